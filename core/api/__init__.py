@@ -1,0 +1,1 @@
+"""The REST API: conventions (``base``, ``pagination``, ``etag``) and core resources."""

@@ -1,0 +1,1 @@
+"""Working days (stub: being written)."""

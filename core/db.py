@@ -1,0 +1,108 @@
+"""Engine, sessions and the declarative base.
+
+One ``Database`` per application. A request or a job owns one session (its unit of work) and commits it once;
+registry functions never commit. Tables that belong to a tenant inherit ``TenantOwned`` and are scoped by the
+listener in ``core.tenancy``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict: sa.JSON, list: sa.JSON}
+
+
+class TenantOwned:
+    """Mixin for every row that belongs to one tenant.
+
+    ``tenant_id`` is filled from the tenant in scope when the row is added, and every ORM query on the table is
+    filtered to that tenant (``core.tenancy``). Put ``tenant_id`` first in composite indexes and unique keys.
+    """
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(sa.ForeignKey("tenant.id", ondelete="RESTRICT"), nullable=False, index=True)
+
+
+class Versioned:
+    """Mixin for rows that are updated through the API: ``version`` feeds the ETag and guards lost updates.
+
+    SQLAlchemy adds ``WHERE version = :old`` to every UPDATE, so two writers that read the same version cannot
+    both win even if they pass the ``If-Match`` check at the same moment.
+    """
+
+    version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=1)
+
+    @declared_attr.directive
+    def __mapper_args__(cls):
+        return {"version_id_col": cls.version}
+
+
+class Timestamped:
+    created_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(sa.DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs) -> sa.Engine:
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
+        engine = sa.create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        if ":memory:" not in url and url != "sqlite://":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+class Database:
+    """The engine and session factory of one application."""
+
+    def __init__(self, url: str, **engine_kwargs):
+        self.engine = make_engine(url, **engine_kwargs)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: commit when the block ends normally, roll back on any exception."""
+        session = self.sessionmaker()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()

@@ -1,0 +1,7 @@
+"""Database migrations (stub: being written)."""
+import click
+
+
+@click.group()
+def db():
+    """Database schema: upgrade, current, heads."""

@@ -1,0 +1,1 @@
+"""The transactional outbox (stub: being written)."""

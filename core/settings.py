@@ -1,0 +1,124 @@
+"""Deployment settings, read once from ``GONGHUI_*`` environment variables.
+
+Every setting has an embedded default so that a fresh machine starts on SQLite with in-process jobs. A value
+that is present but malformed stops the start with a message naming the variable: a typo in production must
+never silently fall back to the default.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+PREFIX = "GONGHUI_"
+
+
+class SettingsError(Exception):
+    """A ``GONGHUI_*`` variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Where files live on the embedded default: the SQLite database and the generated secret key.
+    data_dir: Path = Path("var")
+    #: SQLAlchemy URL. Default: a SQLite file in ``data_dir``.
+    database_url: str = ""
+    #: Redis URL. When set, jobs go through dramatiq's Redis broker; otherwise an in-process broker.
+    redis_url: str = ""
+    #: Signs sessions and derives keys. Default: generated once and kept in ``data_dir/secret_key``.
+    secret_key: str = ""
+    #: Deployment allow-list of plugin names (comma-separated). Empty means every installed plugin.
+    plugins: tuple[str, ...] = ()
+    #: Host names that serve the platform itself (no tenant): tenant management, health.
+    platform_hosts: tuple[str, ...] = ("localhost", "127.0.0.1")
+    #: Address and port for ``gonghui serve``.
+    host: str = "127.0.0.1"
+    port: int = 5000
+    #: Python logging level name.
+    log_level: str = "INFO"
+    #: Page size limits of every paginated list.
+    page_size_default: int = 20
+    page_size_max: int = 200
+    #: Seconds after which an outbox row claimed by a worker that died is handed out again.
+    outbox_claim_timeout: int = 300
+    #: Audit records are kept at least this many days (MLPS 2.0 asks for six months).
+    audit_retention_days: int = 183
+    #: Mark session cookies Secure (set to true behind HTTPS).
+    secure_cookies: bool = False
+
+    @property
+    def embedded_jobs(self) -> bool:
+        return not self.redis_url
+
+
+def _parse(name: str, raw: str, default):
+    kind = type(default)
+    if kind is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise SettingsError(f"{PREFIX}{name.upper()}: expected true or false, got {raw!r}")
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{PREFIX}{name.upper()}: expected a whole number, got {raw!r}") from None
+    if kind is tuple:
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+    if isinstance(default, Path):
+        return Path(raw)
+    return raw
+
+
+def _check(settings: Settings) -> None:
+    url = settings.database_url
+    if not url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL: expected a sqlite:/// or postgresql+psycopg:// URL, got {url.split('@')[-1]!r}"
+        )
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"{PREFIX}REDIS_URL: expected a redis:// URL, got {settings.redis_url!r}")
+    if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise SettingsError(f"{PREFIX}LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+    if not 1 <= settings.port <= 65535:
+        raise SettingsError(f"{PREFIX}PORT: expected a port between 1 and 65535, got {settings.port}")
+    if len(settings.secret_key) < 32:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least 32 characters")
+
+
+def _secret_key_file(data_dir: Path) -> str:
+    """The embedded default keeps a generated key beside the database, readable by the owner only."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load(environ: dict[str, str] | None = None, **overrides) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``); keyword overrides win (tests use them)."""
+    environ = os.environ if environ is None else environ
+    values: dict = {}
+    defaults = Settings()
+    for item in fields(Settings):
+        raw = environ.get(PREFIX + item.name.upper())
+        if raw is not None:
+            values[item.name] = _parse(item.name, raw, getattr(defaults, item.name))
+    values.update(overrides)
+    data_dir = Path(values.get("data_dir", defaults.data_dir))
+    values["data_dir"] = data_dir
+    if not values.get("database_url"):
+        values["database_url"] = f"sqlite:///{(data_dir / 'gonghui.sqlite3').resolve()}"
+    if values["database_url"].startswith("postgresql://"):
+        values["database_url"] = "postgresql+psycopg://" + values["database_url"][len("postgresql://"):]
+    if not values.get("secret_key"):
+        values["secret_key"] = _secret_key_file(data_dir)
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+

@@ -1,0 +1,222 @@
+"""Which tenant a piece of work belongs to, and the one ORM listener that keeps it inside that tenant.
+
+A request or a job enters ``tenant_scope(tenant)``; from then on every ORM SELECT, UPDATE and DELETE that
+touches a ``TenantOwned`` table gets ``tenant_id = :current`` added, and every new row gets the tenant's id.
+With no tenant in scope such a query raises ``NoTenantInScope``, unless the caller opened
+``platform_scope(reason)`` on purpose (tenant management, the scheduler fanning out to tenants).
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Iterator
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from core.db import TenantOwned
+from core.errors import NotFound
+from core.models.tenant import Tenant, TenantDomain
+
+log = logging.getLogger(__name__)
+
+_tenant: ContextVar[Tenant | None] = ContextVar("gonghui_tenant", default=None)
+_platform: ContextVar[str | None] = ContextVar("gonghui_platform_scope", default=None)
+
+
+class NoTenantInScope(RuntimeError):
+    """A tenant-owned table was queried with no tenant in scope: a bug, never a user error."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A row of one tenant was added while another tenant is in scope."""
+
+
+def current_tenant() -> Tenant | None:
+    return _tenant.get()
+
+
+def require_tenant() -> Tenant:
+    tenant = _tenant.get()
+    if tenant is None:
+        raise NoTenantInScope("this needs a tenant in scope")
+    return tenant
+
+
+def in_platform_scope() -> bool:
+    return _platform.get() is not None
+
+
+@contextmanager
+def tenant_scope(tenant: Tenant) -> Iterator[Tenant]:
+    token = _tenant.set(tenant)
+    platform_token = _platform.set(None)
+    try:
+        yield tenant
+    finally:
+        _platform.reset(platform_token)
+        _tenant.reset(token)
+
+
+@contextmanager
+def platform_scope(reason: str) -> Iterator[None]:
+    """Work across tenants on purpose. The reason is logged (debug level); keep these blocks small."""
+    log.debug("platform scope: %s", reason)
+    token = _platform.set(reason)
+    tenant_token = _tenant.set(None)
+    try:
+        yield
+    finally:
+        _tenant.reset(tenant_token)
+        _platform.reset(token)
+
+
+def _touches_tenant_rows(state: ORMExecuteState) -> bool:
+    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_to_tenant(state: ORMExecuteState) -> None:
+    # Lazy and column loads inherit the criteria of the query that loaded the parent object.
+    if state.is_column_load or state.is_relationship_load:
+        return
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if not _touches_tenant_rows(state):
+        return
+    tenant = _tenant.get()
+    if tenant is None:
+        if _platform.get() is not None:
+            return
+        raise NoTenantInScope(f"query on {[m.class_.__name__ for m in state.all_mappers]} with no tenant in scope")
+    tenant_id = tenant.id
+    state.statement = state.statement.options(
+        with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
+    )
+
+
+@event.listens_for(Session, "transient_to_pending")
+def _stamp_new_row(_session: Session, obj) -> None:
+    """A new row belongs to the tenant in scope when it is added (not when it is flushed)."""
+    if not isinstance(obj, TenantOwned) or obj.tenant_id is not None:
+        return
+    tenant = _tenant.get()
+    if tenant is not None:
+        obj.tenant_id = tenant.id
+    elif _platform.get() is None:
+        raise NoTenantInScope(f"new {type(obj).__name__} with no tenant in scope")
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_foreign_rows(session: Session, _context, _instances) -> None:
+    tenant = _tenant.get()
+    if tenant is None:
+        return
+    for obj in session.new:
+        if isinstance(obj, TenantOwned) and obj.tenant_id not in (None, tenant.id):
+            raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} added in tenant {tenant.id}")
+
+
+def tenant_by_slug(session: Session, slug: str) -> Tenant:
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None or not tenant.active:
+        raise NotFound(f"no tenant {slug!r}")
+    return tenant
+
+
+def tenant_by_host(session: Session, host: str) -> Tenant | None:
+    """The active tenant that answers on ``host`` (port ignored), or None."""
+    name = host.split(":", 1)[0].lower()
+    tenant = session.scalar(select(Tenant).join(TenantDomain).where(TenantDomain.host == name))
+    return tenant if tenant is not None and tenant.active else None
+
+
+class TenantPathPrefix:
+    """WSGI middleware: ``/t/<slug>/rest`` is served as ``/rest`` for tenant ``slug``.
+
+    Moving the prefix into SCRIPT_NAME means every ``url_for`` in that request keeps the prefix by itself.
+    """
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/t/"):
+            slug, _, rest = path[3:].partition("/")
+            if slug:
+                environ["gonghui.tenant_slug"] = slug
+                environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + f"/t/{slug}"
+                environ["PATH_INFO"] = "/" + rest
+        return self.wsgi_app(environ, start_response)
+
+
+# --- tenant lifecycle (platform admins) -----------------------------------------------------------------------
+
+
+def _snapshot(tenant: Tenant) -> dict:
+    return {
+        "slug": tenant.slug,
+        "name": tenant.name,
+        "active": tenant.active,
+        "domains": [d.host for d in tenant.domains],
+        "branding": dict(tenant.branding or {}),
+    }
+
+
+def _set_domains(session: Session, tenant: Tenant, hosts: list[str]) -> None:
+    from core.errors import Conflict
+
+    wanted = sorted({host.lower() for host in hosts})
+    taken = session.scalars(
+        select(TenantDomain.host).where(TenantDomain.host.in_(wanted), TenantDomain.tenant_id != (tenant.id or 0))
+    ).all()
+    if taken:
+        raise Conflict("a domain already belongs to another tenant", errors={"domains": list(taken)})
+    tenant.domains = [d for d in tenant.domains if d.host in wanted] + [
+        TenantDomain(host=host) for host in wanted if host not in {d.host for d in tenant.domains}
+    ]
+
+
+def create_tenant(session: Session, *, slug: str, name: str, domains=(), branding=None, actor=None) -> Tenant:
+    """Create a tenant. Must run in platform scope: the tenant does not exist yet."""
+    from core import audit
+    from core.errors import Conflict
+
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise Conflict(f"the slug {slug!r} is taken", errors={"slug": ["taken"]})
+    tenant = Tenant(slug=slug, name=name, branding=dict(branding or {}), active=True, plugins_version=0)
+    session.add(tenant)
+    _set_domains(session, tenant, list(domains))
+    session.flush()
+    audit.record(session, "tenant.create", obj=tenant, after=_snapshot(tenant), actor=actor)
+    return tenant
+
+
+def update_tenant(session: Session, tenant: Tenant, changes: dict, *, actor=None) -> Tenant:
+    """Change name, active, domains or branding (branding keys merge; an empty string clears one)."""
+    from core import audit
+
+    before = _snapshot(tenant)
+    if "name" in changes:
+        tenant.name = changes["name"]
+    if "active" in changes:
+        tenant.active = changes["active"]
+    if "domains" in changes:
+        _set_domains(session, tenant, changes["domains"])
+    if "branding" in changes:
+        merged = {**(tenant.branding or {}), **changes["branding"]}
+        tenant.branding = {key: value for key, value in merged.items() if value != ""}
+    session.flush()
+    action = "tenant.disable" if before["active"] and not tenant.active else "tenant.update"
+    audit.record(session, action, obj=tenant, before=before, after=_snapshot(tenant), actor=actor)
+    return tenant
+
+
+def tenant_by_slug_any(session: Session, slug: str) -> Tenant:
+    """A tenant by slug, active or not (platform admins manage disabled tenants too)."""
+    tenant = session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise NotFound(f"no tenant {slug!r}")
+    return tenant

@@ -1,0 +1,110 @@
+"""The plugin toolkit: the one module of core that plugins import.
+
+Everything a plugin needs from core is here, under a name that stays stable across minor versions of core.
+``TOOLKIT_VERSION`` follows semantic versioning: a minor bump adds names, a major bump may remove or change
+them. Import nothing else from ``core``; a conformance test fails a plugin that does.
+"""
+from __future__ import annotations
+
+from core import audit, calendar, outbox
+from core.api.base import ApiBlueprint
+from core.api.etag import require_if_match, set_etag
+from core.api.pagination import page_of
+from core.app import db_session
+from core.auth import has_permission, require
+from core.contributions import (
+    DashboardWidget,
+    Exporter,
+    Importer,
+    JinjaFilter,
+    MenuItem,
+    MessageTemplate,
+    PeriodicJob,
+    Permission,
+    PrintableForm,
+    ScreeningRefusal,
+)
+from core.db import Base, TenantOwned, Timestamped, Versioned, utcnow
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.events import Event, MembershipEnded, MembershipStarted, MembershipTransferred, emit
+from core.integrations import (
+    CardHolder,
+    CardIssuer,
+    CardRequest,
+    CardResult,
+    SmsGateway,
+    SmsMessage,
+    SmsResult,
+)
+from core.jobs import actor
+from core.plugins import PluginMeta, hookimpl
+from core.secrets import MissingSecret, SecretRef
+from core.secrets import resolve as resolve_secret
+from core.tenancy import current_tenant, require_tenant, tenant_scope
+from core.web import render_page
+
+TOOLKIT_VERSION = "1.0"
+
+__all__ = [
+    "TOOLKIT_VERSION",
+    # declaring a plugin
+    "PluginMeta",
+    "hookimpl",
+    # what hooks return
+    "DashboardWidget",
+    "Exporter",
+    "Importer",
+    "JinjaFilter",
+    "MenuItem",
+    "MessageTemplate",
+    "PeriodicJob",
+    "Permission",
+    "PrintableForm",
+    "ScreeningRefusal",
+    # data
+    "Base",
+    "TenantOwned",
+    "Timestamped",
+    "Versioned",
+    "utcnow",
+    "db_session",
+    "current_tenant",
+    "require_tenant",
+    "tenant_scope",
+    # API and pages
+    "ApiBlueprint",
+    "page_of",
+    "require_if_match",
+    "set_etag",
+    "render_page",
+    "require",
+    "has_permission",
+    # errors
+    "DomainError",
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    # events, audit, jobs, outbox, working days
+    "Event",
+    "MembershipEnded",
+    "MembershipStarted",
+    "MembershipTransferred",
+    "emit",
+    "audit",
+    "actor",
+    "outbox",
+    "calendar",
+    # settings with secrets
+    "SecretRef",
+    "MissingSecret",
+    "resolve_secret",
+    # outside services
+    "SmsGateway",
+    "SmsMessage",
+    "SmsResult",
+    "CardIssuer",
+    "CardHolder",
+    "CardRequest",
+    "CardResult",
+]
