@@ -65,11 +65,11 @@ def _state():
     return current_app.extensions["gonghui"]
 
 
-@main.command()
+@main.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default GONGHUI_HOST).")
 @click.option("--port", default=None, type=int, help="Port (default GONGHUI_PORT).")
 @with_appcontext
-def serve(host, port):
+def serve_command(host, port):
     """Serve the web pages and the API (threads; run several behind a load balancer in production)."""
     from werkzeug.serving import run_simple
 
@@ -252,6 +252,32 @@ def plugins_disable(slug, name):
     """Disable plugin NAME for tenant SLUG."""
     _plugin_action(slug, "disable", name)
     click.echo(f"disabled {name} for {slug}")
+
+
+@main.command()
+@click.option("--serve/--no-serve", default=True, help="Start serving after loading (default: yes).")
+@with_appcontext
+def demo(serve):
+    """Upgrade the database, load the demo tenants (宜昌, 常州) and their admins, print the logins, serve."""
+    from core import demo as demo_data
+
+    state = _state()
+    migrate.upgrade(current_app._get_current_object())
+    logins = demo_data.load(state, state.settings.data_dir)
+    base = f"http://{state.settings.host}:{state.settings.port}"
+    click.echo("")
+    click.echo("Gonghui demo")
+    click.echo(f"  database      {state.settings.database_url.split('@')[-1]}")
+    click.echo(f"  jobs          {'in-process' if state.settings.embedded_jobs else 'Redis'}")
+    click.echo(f"  API docs      {base}/api/docs")
+    for login in logins:
+        where = f"{base}/t/{login.tenant}/" if login.tenant else f"{base}/  (platform)"
+        click.echo(f"  {where}")
+        click.echo(f"      {login.role:<15} user {login.username}  password {login.password}")
+        click.echo(f"      API token      {login.token}")
+    click.echo("")
+    if serve:
+        click.get_current_context().invoke(serve_command)
 
 
 main.add_command(migrate.db)

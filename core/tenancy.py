@@ -97,7 +97,7 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 
 @event.listens_for(Session, "transient_to_pending")
-def _stamp_new_row(_session: Session, obj) -> None:
+def _stamp_new_row(session: Session, obj) -> None:
     """A new row belongs to the tenant in scope when it is added (not when it is flushed)."""
     if not isinstance(obj, TenantOwned) or obj.tenant_id is not None:
         return
@@ -105,6 +105,7 @@ def _stamp_new_row(_session: Session, obj) -> None:
     if tenant is not None:
         obj.tenant_id = tenant.id
     elif _platform.get() is None:
+        session.expunge(obj)  # the event fires once the row is pending; a refused row must not be flushed
         raise NoTenantInScope(f"new {type(obj).__name__} with no tenant in scope")
 
 

@@ -6,7 +6,7 @@ A tenant admin manages their own tenant at ``/api/v1/plugins``; a platform admin
 from __future__ import annotations
 
 from flask import g
-from marshmallow import fields as mm_fields
+from marshmallow import missing
 from sqlalchemy import select
 
 from core import tenancy
@@ -31,7 +31,7 @@ def _describe_schema(schema_class) -> dict:
             "required": field.required,
             "description": field.metadata.get("description", ""),
         }
-        if isinstance(field, mm_fields.Field) and field.load_default is not None and not callable(field.load_default):
+        if field.load_default is not missing and not callable(field.load_default):
             described[name]["default"] = field.load_default
     return described
 
