@@ -55,6 +55,17 @@ def db_session() -> Session:
     return g.db_session
 
 
+def unit_of_work():
+    """A transaction of its own, beside the request's or job's: for records that must stand whatever the caller
+    does next (a gateway's own log of what it accepted)."""
+    return runtime().db.unit_of_work()
+
+
+def plugin_settings(session: Session, tenant: Tenant, name: str) -> dict:
+    """The settings ``tenant`` keeps for plugin ``name``, as its schema validated them ({} when not enabled)."""
+    return runtime().plugins.settings_of(session, tenant, name)
+
+
 def create_app(settings: Settings | None = None, plugins: list[ModuleType] | None = None) -> Flask:
     """Build the application. ``plugins`` (modules) replaces entry-point discovery; tests use it."""
     settings = settings or settings_module.load()
@@ -76,8 +87,6 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL="docs-assets/",
-        PAGINATION_PAGE_SIZE=settings.page_size_default,
-        PAGINATION_MAX_PAGE_SIZE=settings.page_size_max,
     )
     app.json.ensure_ascii = False
     app.wsgi_app = tenancy.TenantPathPrefix(app.wsgi_app)

@@ -9,7 +9,7 @@ import sys
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
 from core import jobs, migrate, scaffold, tenancy
@@ -26,39 +26,33 @@ def _create_app():
 
 
 class _Cli(FlaskGroup):
-    """Adds each plugin's commands (``cli_commands`` hook) as ``gonghui <plugin> ...``."""
+    """Adds the commands of the application's plugins (``cli_commands`` hook) as ``gonghui <plugin> ...``."""
 
     def list_commands(self, ctx):
-        self._load_plugin_commands(ctx)
-        return super().list_commands(ctx)
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_groups(ctx)))
 
     def get_command(self, ctx, name):
-        self._load_plugin_commands(ctx)
-        return super().get_command(ctx, name)
+        return super().get_command(ctx, name) or self._plugin_groups(ctx).get(name)
 
-    def _load_plugin_commands(self, ctx) -> None:
-        if getattr(self, "_plugin_commands_loaded", False):
-            return
-        self._plugin_commands_loaded = True
+    def _plugin_groups(self, ctx) -> dict[str, click.Group]:
         try:
-            from core.plugins import Plugins, discover
-            from core.settings import load
-
-            plugins = Plugins(discover(load().plugins))
-        except Exception:  # a broken setting is reported by the command itself, with its message
-            return
+            app = ctx.ensure_object(ScriptInfo).load_app()
+        except click.ClickException:  # a bad setting: the command that runs reports it with its message
+            return {}
         groups: dict[str, click.Group] = {}
-        for owner, command in plugins.contributions("cli_commands"):
+        for owner, command in app.extensions["gonghui"].plugins.contributions("cli_commands"):
             group = groups.setdefault(owner, click.Group(owner, help=f"Commands of the {owner} plugin."))
             group.add_command(command)
-        for owner, group in groups.items():
-            if owner not in self.commands:
-                self.add_command(group)
+        return groups
 
 
 @click.group(cls=_Cli, create_app=_create_app, add_default_commands=False, add_version_option=False)
 def main():
     """Gonghui (工会): the trade-union member services platform."""
+
+
+# Flask's generic --app/--env-file/--debug options mean nothing here: the application is always create_app().
+main.params = [param for param in main.params if param.name not in ("app", "env_file", "debug")]
 
 
 def _state():

@@ -67,7 +67,8 @@ class PrintableForm:
 
 @dataclass(frozen=True)
 class Importer:
-    """Reads a spreadsheet into the registry: ``run(session, rows, actor) -> ImportReport``."""
+    """Reads a spreadsheet into the registry: ``run(session, rows, actor)`` with ``rows`` an iterable of dicts
+    keyed by ``columns``; it returns the number of rows written and raises ``InvalidInput`` with row errors."""
 
     key: str
     title: str

@@ -112,7 +112,7 @@ def importers(tenant):
 def exporters(tenant):
     """Return a list of ``toolkit.Exporter`` offered on the export page and the export API.
 
-    ``rows`` is called with the session and the caller's organization scope; yield rows lazily so exports
+    Called when the export page or endpoint lists what can be exported. ``rows`` is called with the session and the caller's organization scope; yield rows lazily so exports
     stream.
     """
 

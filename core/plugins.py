@@ -162,6 +162,24 @@ class Plugins:
                 result.append((impl.plugin_name, item))
         return result
 
+    def tenant_contributions(self, session: Session, tenant: Tenant, hook_name: str, **kwargs) -> list[tuple[str, Any]]:
+        """Call a list-returning tenant hook plugin by plugin, for the plugins ``tenant`` enabled (and core):
+        ``(plugin name, item)`` for each item, when the caller needs to know who contributed what."""
+        enabled = self.enabled(session, tenant)
+        result = []
+        for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            if impl.plugin_name != "core" and impl.plugin_name not in enabled:
+                continue
+            arguments = {name: value for name, value in {"tenant": tenant, **kwargs}.items() if name in impl.argnames}
+            for item in impl.function(**arguments) or ():
+                result.append((impl.plugin_name, item))
+        return result
+
+    def settings_of(self, session: Session, tenant: Tenant, name: str) -> dict:
+        """The validated settings ``tenant`` keeps for plugin ``name`` ({} when it has none)."""
+        row = _row(session, tenant, name)
+        return dict(row.settings) if row is not None and row.enabled else {}
+
     def enabled(self, session: Session, tenant: Tenant) -> frozenset[str]:
         return self._view(session, tenant)[0]
 
@@ -186,7 +204,8 @@ class Plugins:
     # --- the service that turns plugins on and off -------------------------------------------------------------
 
     def enable(self, session: Session, tenant: Tenant, name: str, settings: dict | None, *, actor) -> TenantPlugin:
-        """Turn ``name`` on for ``tenant`` with validated ``settings``. Idempotent for an enabled plugin."""
+        """Turn ``name`` on for ``tenant`` with validated ``settings``; ``None`` keeps the settings it had when it
+        was last on (or the defaults). Idempotent for an enabled plugin."""
         plugin = self.get(name)
         if plugin.meta.restricted and not getattr(actor, "is_platform_admin", False):
             raise Forbidden(f"only a platform admin may enable {name}")
@@ -194,8 +213,10 @@ class Plugins:
         missing = [req for req in plugin.meta.requires if req not in enabled]
         if missing:
             raise Conflict(f"{name} needs {', '.join(missing)} enabled first", code="plugin_requirement")
-        clean = validate_settings(plugin.meta, settings or {})
         row = _row(session, tenant, name)
+        if settings is None:
+            settings = row.settings if row is not None else {}
+        clean = validate_settings(plugin.meta, settings)
         before = _snapshot(row)
         if row is None:
             row = TenantPlugin(tenant_id=tenant.id, plugin=name, enabled=True, settings=clean)

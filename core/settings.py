@@ -37,9 +37,6 @@ class Settings:
     port: int = 5000
     #: Python logging level name.
     log_level: str = "INFO"
-    #: Page size limits of every paginated list.
-    page_size_default: int = 20
-    page_size_max: int = 200
     #: Seconds after which an outbox row claimed by a worker that died is handed out again.
     outbox_claim_timeout: int = 300
     #: Audit records are kept at least this many days (MLPS 2.0 asks for six months).

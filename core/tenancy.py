@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from functools import lru_cache
 from contextvars import ContextVar
 from typing import Iterator
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from core.db import TenantOwned
+from core.db import Base, TenantOwned, utcnow
 from core.errors import NotFound
 from core.models.tenant import Tenant, TenantDomain
 
@@ -72,8 +74,18 @@ def platform_scope(reason: str) -> Iterator[None]:
         _platform.reset(token)
 
 
+@lru_cache(maxsize=1)
+def _tenant_tables(mapper_count: int) -> frozenset:
+    return frozenset(m.local_table for m in Base.registry.mappers if issubclass(m.class_, TenantOwned))
+
+
 def _touches_tenant_rows(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
+    if any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers):
+        return True
+    # all_mappers misses an entity reached only through select_from() or a subquery (the count of a paginated
+    # list): look at the tables the statement reads. The cache key changes when a plugin maps new tables.
+    tables = _tenant_tables(len(Base.registry.mappers))
+    return any(table in tables for table in find_tables(state.statement, include_crud=True))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -98,25 +110,20 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "transient_to_pending")
 def _stamp_new_row(session: Session, obj) -> None:
-    """A new row belongs to the tenant in scope when it is added (not when it is flushed)."""
-    if not isinstance(obj, TenantOwned) or obj.tenant_id is not None:
+    """A new row belongs to the tenant in scope when it is added, not when it is flushed: one unit of work may
+    add rows for several tenants in turn (the scheduler, the demo loader)."""
+    if not isinstance(obj, TenantOwned):
         return
     tenant = _tenant.get()
     if tenant is not None:
-        obj.tenant_id = tenant.id
-    elif _platform.get() is None:
+        if obj.tenant_id is None:
+            obj.tenant_id = tenant.id
+        elif obj.tenant_id != tenant.id:
+            session.expunge(obj)
+            raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} added in tenant {tenant.id}")
+    elif obj.tenant_id is None and _platform.get() is None:
         session.expunge(obj)  # the event fires once the row is pending; a refused row must not be flushed
         raise NoTenantInScope(f"new {type(obj).__name__} with no tenant in scope")
-
-
-@event.listens_for(Session, "before_flush")
-def _refuse_foreign_rows(session: Session, _context, _instances) -> None:
-    tenant = _tenant.get()
-    if tenant is None:
-        return
-    for obj in session.new:
-        if isinstance(obj, TenantOwned) and obj.tenant_id not in (None, tenant.id):
-            raise CrossTenantWrite(f"{type(obj).__name__} of tenant {obj.tenant_id} added in tenant {tenant.id}")
 
 
 def tenant_by_slug(session: Session, slug: str) -> Tenant:
@@ -206,6 +213,7 @@ def update_tenant(session: Session, tenant: Tenant, changes: dict, *, actor=None
         tenant.active = changes["active"]
     if "domains" in changes:
         _set_domains(session, tenant, changes["domains"])
+        tenant.updated_at = utcnow()  # domains are rows of their own: touch the tenant so its version (ETag) moves
     if "branding" in changes:
         merged = {**(tenant.branding or {}), **changes["branding"]}
         tenant.branding = {key: value for key, value in merged.items() if value != ""}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -123,8 +124,14 @@ def app(request, gonghui_settings, gonghui_extra_plugins, _schema):
 
 @pytest.fixture
 def db(app):
-    """A unit of work outside any request: ``with db() as session: ...`` commits at the end."""
-    return app.extensions["gonghui"].db.unit_of_work
+    """A unit of work outside any request, in the app context: ``with db() as session: ...`` commits at the end."""
+
+    @contextmanager
+    def unit_of_work():
+        with app.app_context(), app.extensions["gonghui"].db.unit_of_work() as session:
+            yield session
+
+    return unit_of_work
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ them. Import nothing else from ``core``; a conformance test fails a plugin that 
 """
 from __future__ import annotations
 
-from core import audit, calendar, outbox
+from core import audit, calendar, masking, messages, outbox
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
-from core.app import db_session
+from core.app import db_session, plugin_settings, unit_of_work
 from core.auth import has_permission, require
 from core.contributions import (
     DashboardWidget,
@@ -37,6 +37,7 @@ from core.integrations import (
     SmsResult,
 )
 from core.jobs import actor
+from core.masking import mask_id_number, mask_phone
 from core.plugins import PluginMeta, hookimpl
 from core.secrets import MissingSecret, SecretRef
 from core.secrets import resolve as resolve_secret
@@ -68,6 +69,8 @@ __all__ = [
     "Versioned",
     "utcnow",
     "db_session",
+    "unit_of_work",
+    "plugin_settings",
     "current_tenant",
     "require_tenant",
     "tenant_scope",
@@ -95,6 +98,11 @@ __all__ = [
     "actor",
     "outbox",
     "calendar",
+    "messages",
+    # personal data
+    "masking",
+    "mask_id_number",
+    "mask_phone",
     # settings with secrets
     "SecretRef",
     "MissingSecret",

@@ -55,6 +55,8 @@ def _webargs_errors(messages: dict) -> dict[str, list[str]]:
 
     for location, fields in messages.items():
         walk("" if location in ("json", "form") else location, fields)
+    if "" in flat:  # an error about the body as a whole (not JSON at all), not about one field
+        flat["body"] = flat.pop("")
     return flat
 
 
@@ -91,4 +93,10 @@ class Api(flask_smorest.Api):
 
 
 class ApiBlueprint(flask_smorest.Blueprint):
-    """The blueprint class for API resources, in core and in plugins (``toolkit.ApiBlueprint``)."""
+    """The blueprint class for API resources, in core and in plugins (``toolkit.ApiBlueprint``).
+
+    Every paginated list takes ``?page=&page_size=`` with 20 items by default and at most 200: enough for a
+    screen of a grassroots union's members, small enough that no page of a city's registry is a heavy query.
+    """
+
+    DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": 20, "max_page_size": 200}

@@ -76,7 +76,7 @@ def _configure(tenant: Tenant, name: str, data: dict) -> dict:
     )
     if row is not None:
         require_if_match(row)
-    row = runtime().plugins.configure(db_session(), tenant, name, data["settings"], actor=g.user)
+    row = runtime().plugins.configure(db_session(), tenant, name, data["settings"] or {}, actor=g.user)
     set_etag(row)
     return _one(tenant, name)
 

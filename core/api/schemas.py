@@ -70,4 +70,6 @@ class PluginSchema(Schema):
 
 
 class PluginSettingsSchema(Schema):
-    settings = fields.Dict(load_default=dict)
+    settings = fields.Dict(
+        load_default=None, metadata={"description": "leave out to keep the settings the plugin had when last on"}
+    )

@@ -13,7 +13,7 @@ class OutboxMessage(TenantOwned, Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "dedupe_key"),
-        sa.Index("ix_outbox_message_due", "status", "available_at"),
+        sa.Index("ix_outbox_message_due", "tenant_id", "status", "available_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

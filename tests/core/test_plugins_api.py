@@ -70,3 +70,27 @@ def test_enabling_and_disabling_are_audited_in_the_tenants_trail(api, make_tenan
     assert [(r.action, r.actor_id) for r in records] == [("plugin.enable", user.id), ("plugin.disable", user.id)]
     assert records[1].before["enabled"] is True and records[1].after["enabled"] is False
     assert records[1].prev_hash == records[0].hash
+
+
+def test_enabling_a_plugin_again_restores_the_settings_it_had(api, make_tenant, make_user):
+    tenant = make_tenant("yichang")
+    _user, token = make_user(tenant, roles=["tenant_admin"])
+    client = api(tenant, token)
+    client.post("/api/v1/plugins/testplugin/enable", json={"settings": {"greeting": "您好"}})
+    client.post("/api/v1/plugins/testplugin/disable")
+
+    again = client.post("/api/v1/plugins/testplugin/enable", json={})
+
+    assert again.json["settings"]["greeting"] == "您好"
+
+
+def test_a_body_that_is_not_json_is_refused_as_a_whole(api, make_tenant, make_user):
+    tenant = make_tenant("yichang")
+    _user, token = make_user(tenant, roles=["tenant_admin"])
+
+    response = api(tenant, token).post(
+        "/api/v1/plugins/testplugin/enable", data="{not json", headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400 or response.status_code == 422
+    assert list(response.json["errors"]) == ["body"]

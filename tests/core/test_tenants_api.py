@@ -113,3 +113,21 @@ def test_every_response_carries_a_request_id_and_keeps_a_well_formed_one_it_was_
     assert len(client.get("/healthz").headers["X-Request-Id"]) == 32
     assert client.get("/healthz", headers={"X-Request-Id": "proxy-abc-12345"}).headers["X-Request-Id"] == "proxy-abc-12345"
     assert client.get("/healthz", headers={"X-Request-Id": "bad id; drop"}).headers["X-Request-Id"] != "bad id; drop"
+
+
+def test_lists_give_twenty_items_a_page_unless_asked_and_never_more_than_two_hundred(platform_api):
+    for index in range(25):
+        _create(platform_api, f"city{index:02d}", f"第{index}市总工会")
+
+    assert len(platform_api.get("/api/v1/tenants").json) == 20
+    assert len(platform_api.get("/api/v1/tenants?page_size=200").json) == 25
+    assert platform_api.get("/api/v1/tenants?page_size=201").status_code == 422
+
+
+def test_changing_only_the_domains_moves_the_etag(platform_api):
+    etag = _create(platform_api, "yichang", "宜昌市总工会").headers["ETag"]
+
+    changed = platform_api.patch("/api/v1/tenants/yichang", json={"domains": ["gh.yichang.example"]}, headers={"If-Match": etag})
+
+    assert changed.headers["ETag"] != etag
+    assert platform_api.patch("/api/v1/tenants/yichang", json={"domains": []}, headers={"If-Match": etag}).status_code == 412
