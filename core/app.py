@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from core import jobs, request_context, settings as settings_module, tenancy, web
+from core import crypto, jobs, request_context, settings as settings_module, tenancy, web
 from core.api.base import Api, domain_error_response, error_body, wants_json
 from core.auth import CORE_PERMISSIONS, PermissionTable, authenticate
 from core.db import Database
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 #: Blueprints served only on a platform host (no tenant).
 PLATFORM_ONLY = {"platform", "platform_plugins"}
 #: Blueprints served with or without a tenant.
-ANYWHERE = {"api-docs", "health", "swagger_assets", "static", "core_static"}
+ANYWHERE = {"api-docs", "health", "swagger_assets", "static", "core_static", "home", "auth_pages", "tokens"}
 
 
 @dataclass
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
     """Build the application. ``plugins`` (modules) replaces entry-point discovery; tests use it."""
     settings = settings or settings_module.load()
     request_context.configure_logging(settings.log_level)
+    crypto.configure(crypto.Keyring.parse(settings.data_keys, settings.blind_index_key))
     loaded = Plugins(plugins if plugins is not None else discover(settings.plugins))
 
     app = Flask("gonghui", static_folder=None, template_folder=None)
@@ -106,13 +107,29 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
 
 
 def _register_core_routes(app: Flask, api: Api) -> None:
+    from core.api import audit as audit_api
+    from core.api import organizations as organizations_api
+    from core.api import people as people_api
     from core.api import plugins as plugins_api
+    from core.api import regions as regions_api
     from core.api import tenants as tenants_api
+    from core.api import tokens as tokens_api
+    from core.api import units as units_api
+    from core.api import users as users_api
+    from core.web import auth_pages
 
     api.register_blueprint(tenants_api.platform_blp, url_prefix="/api/v1/tenants")
     api.register_blueprint(tenants_api.tenant_blp, url_prefix="/api/v1/tenant")
     api.register_blueprint(plugins_api.blp, url_prefix="/api/v1/plugins")
     api.register_blueprint(plugins_api.platform_blp, url_prefix="/api/v1/tenants")
+    api.register_blueprint(regions_api.blp, url_prefix="/api/v1/regions")
+    api.register_blueprint(organizations_api.blp, url_prefix="/api/v1/organizations")
+    api.register_blueprint(people_api.blp, url_prefix="/api/v1/people")
+    api.register_blueprint(audit_api.blp, url_prefix="/api/v1/audit")
+    api.register_blueprint(users_api.blp, url_prefix="/api/v1/users")
+    api.register_blueprint(tokens_api.blp, url_prefix="/api/v1/tokens")
+    api.register_blueprint(units_api.blp, url_prefix="/api/v1/units")
+    app.register_blueprint(auth_pages.blp)
 
     @app.get("/api/docs-assets/<path:name>", endpoint="swagger_assets")
     def swagger_assets(name: str):

@@ -12,7 +12,9 @@ from flask import current_app
 from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 
-from core import jobs, migrate, scaffold, tenancy
+from core import audit, jobs, migrate, scaffold, tenancy
+from core.auth.cli import users as users_cli
+from core.registry.regions import cli as regions_cli
 from core.settings import SettingsError
 
 
@@ -148,25 +150,32 @@ def tenants_create(slug, name, domains):
     click.echo(f"created tenant {slug}")
 
 
+def _set_active(slug: str, active: bool) -> None:
+    from core.errors import DomainError
+
+    try:
+        with _state().db.unit_of_work() as session, tenancy.platform_scope("cli: enable or disable a tenant"):
+            tenant = tenancy.tenant_by_slug_any(session, slug)
+            tenancy.update_tenant(session, tenant, {"active": active}, actor="cli")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{'enabled' if active else 'disabled'} tenant {slug}")
+
+
 @tenants.command("disable")
 @click.argument("slug")
 @with_appcontext
 def tenants_disable(slug):
-    """Disable a tenant: its addresses answer 404 until it is enabled again."""
-    with _state().db.unit_of_work() as session, tenancy.platform_scope("cli: disable tenant"):
-        tenant = tenancy.tenant_by_slug_any(session, slug)
-        tenancy.update_tenant(session, tenant, {"active": False}, actor="cli")
-    click.echo(f"disabled tenant {slug}")
+    """Disable a tenant: its addresses answer 404 until it is enabled again. Nothing is deleted."""
+    _set_active(slug, False)
 
 
 @tenants.command("enable")
 @click.argument("slug")
 @with_appcontext
 def tenants_enable(slug):
-    with _state().db.unit_of_work() as session, tenancy.platform_scope("cli: enable tenant"):
-        tenant = tenancy.tenant_by_slug_any(session, slug)
-        tenancy.update_tenant(session, tenant, {"active": True}, actor="cli")
-    click.echo(f"enabled tenant {slug}")
+    """Enable a disabled tenant again."""
+    _set_active(slug, True)
 
 
 # --- plugins ---------------------------------------------------------------------------------------------------
@@ -275,6 +284,9 @@ def demo(serve):
 
 
 main.add_command(migrate.db)
+main.add_command(regions_cli)
+main.add_command(audit.commands)
+main.add_command(users_cli)
 main.add_command(scaffold.plugin)
 
 

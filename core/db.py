@@ -32,6 +32,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {dict: sa.JSON, list: sa.JSON}
 
 
+def declare_unmanaged_table(prefix: str) -> None:
+    """Tables named ``prefix...`` are made by raw DDL (a search index) and left out of drift checks."""
+    Base.metadata.info.setdefault("unmanaged_tables", set()).add(prefix)
+
+
 class TenantOwned:
     """Mixin for every row that belongs to one tenant.
 

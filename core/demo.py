@@ -20,6 +20,7 @@ from core.auth import create_token, hash_password
 from core.db import utcnow
 from core.models.tenant import Tenant
 from core.models.user import ApiToken, RoleGrant, User
+from core.registry import organizations
 
 DEMO_TENANTS = (
     {
@@ -144,6 +145,7 @@ def load(state, data_dir: Path) -> list[Login]:
                 for name in demo_plugins(state, tenant.slug):
                     if name not in enabled:
                         state.plugins.enable(session, tenant, name, {}, actor=_DemoActor())
+                organizations.load_demo(session, tenant.slug, actor=_DemoActor())
                 username = f"{tenant.slug}-admin"
                 user = _user(session, tenant, username, password_for(username), "tenant_admin")
                 logins.append(Login(tenant.slug, username, passwords[username], "tenant_admin", _fresh_token(session, user)))

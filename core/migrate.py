@@ -102,8 +102,12 @@ def context_options(t: Target) -> dict:
 def _include_object(t: Target):
     owners = table_owners(t.plugins)
 
+    unmanaged = tuple(Base.metadata.info.get("unmanaged_tables", ()))
+
     def include(obj, name, type_, reflected, compare_to) -> bool:
         table = name if type_ == "table" else obj.table.name
+        if table.startswith(unmanaged) and unmanaged:
+            return False  # created by DDL the models cannot describe (SQLite FTS5 and its shadow tables)
         if table in owners:
             owner = owners[table]
         elif t.branch is None:

@@ -6,6 +6,7 @@ never silently fall back to the default.
 """
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from dataclasses import dataclass, fields
@@ -28,6 +29,12 @@ class Settings:
     redis_url: str = ""
     #: Signs sessions and derives keys. Default: generated once and kept in ``data_dir/secret_key``.
     secret_key: str = ""
+    #: Keys that encrypt personal data at rest: ``kid:base64(32 bytes)`` comma-separated, the first encrypts.
+    #: Default: generated once into ``data_dir/data_keys``. Rotate by putting a new key first.
+    data_keys: str = ""
+    #: Key of the blind indexes (exact lookup of encrypted ID numbers and phones), base64 of 32+ bytes.
+    #: Default: generated once into ``data_dir/blind_index_key``. Changing it means rebuilding every index.
+    blind_index_key: str = ""
     #: Deployment allow-list of plugin names (comma-separated). Empty means every installed plugin.
     plugins: tuple[str, ...] = ()
     #: Host names that serve the platform itself (no tenant): tenant management, health.
@@ -84,17 +91,27 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}PORT: expected a port between 1 and 65535, got {settings.port}")
     if len(settings.secret_key) < 32:
         raise SettingsError(f"{PREFIX}SECRET_KEY: must be at least 32 characters")
+    from core.crypto import Keyring, KeySettingError
+
+    try:
+        Keyring.parse(settings.data_keys, settings.blind_index_key)
+    except KeySettingError as exc:
+        raise SettingsError(str(exc)) from None
 
 
-def _secret_key_file(data_dir: Path) -> str:
-    """The embedded default keeps a generated key beside the database, readable by the owner only."""
+def _generated(data_dir: Path, name: str, make) -> str:
+    """The embedded default keeps generated keys beside the database, readable by the owner only."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / "secret_key"
+    path = data_dir / name
     if not path.exists():
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+            handle.write(make())
     return path.read_text().strip()
+
+
+def _random_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def load(environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -114,7 +131,11 @@ def load(environ: dict[str, str] | None = None, **overrides) -> Settings:
     if values["database_url"].startswith("postgresql://"):
         values["database_url"] = "postgresql+psycopg://" + values["database_url"][len("postgresql://"):]
     if not values.get("secret_key"):
-        values["secret_key"] = _secret_key_file(data_dir)
+        values["secret_key"] = _generated(data_dir, "secret_key", lambda: secrets.token_urlsafe(48))
+    if not values.get("data_keys"):
+        values["data_keys"] = _generated(data_dir, "data_keys", lambda: "k1:" + _random_key())
+    if not values.get("blind_index_key"):
+        values["blind_index_key"] = _generated(data_dir, "blind_index_key", _random_key)
     settings = Settings(**values)
     _check(settings)
     return settings

@@ -120,8 +120,11 @@ def disable(name):
     return _disable(g.tenant, name)
 
 
-def _tenant(slug: str) -> Tenant:
-    return tenancy.tenant_by_slug_any(db_session(), slug)
+def _for_tenant(slug: str, action, *args):
+    """Run ``action(tenant, *args)`` inside the scope of the tenant a platform admin named."""
+    tenant = tenancy.tenant_by_slug_any(db_session(), slug)
+    with tenancy.tenant_scope(tenant):
+        return action(tenant, *args)
 
 
 @platform_blp.route("/<slug>/plugins")
@@ -129,9 +132,7 @@ def _tenant(slug: str) -> Tenant:
 @require_platform_admin
 def platform_list(slug):
     """Every plugin of the deployment and its state in one tenant"""
-    tenant = _tenant(slug)
-    with tenancy.tenant_scope(tenant):
-        return describe(tenant)
+    return _for_tenant(slug, describe)
 
 
 @platform_blp.route("/<slug>/plugins/<name>/enable", methods=["POST"])
@@ -140,9 +141,7 @@ def platform_list(slug):
 @require_platform_admin
 def platform_enable(data, slug, name):
     """Enable a plugin (restricted ones included) for a tenant"""
-    tenant = _tenant(slug)
-    with tenancy.tenant_scope(tenant):
-        return _enable(tenant, name, data)
+    return _for_tenant(slug, _enable, name, data)
 
 
 @platform_blp.route("/<slug>/plugins/<name>/settings", methods=["PUT"])
@@ -151,9 +150,7 @@ def platform_enable(data, slug, name):
 @require_platform_admin
 def platform_configure(data, slug, name):
     """Replace a tenant's settings of a plugin; needs If-Match"""
-    tenant = _tenant(slug)
-    with tenancy.tenant_scope(tenant):
-        return _configure(tenant, name, data)
+    return _for_tenant(slug, _configure, name, data)
 
 
 @platform_blp.route("/<slug>/plugins/<name>/disable", methods=["POST"])
@@ -161,6 +158,4 @@ def platform_configure(data, slug, name):
 @require_platform_admin
 def platform_disable(slug, name):
     """Disable a plugin for a tenant"""
-    tenant = _tenant(slug)
-    with tenancy.tenant_scope(tenant):
-        return _disable(tenant, name)
+    return _for_tenant(slug, _disable, name)

@@ -4,16 +4,27 @@ from core.models.user import ApiToken, RoleGrant, User
 from core.models.audit import AuditChainHead, AuditRecord
 from core.models.outbox import OutboxMessage
 from core.models.calendar import CalendarOverride
+from core.models.region import Region
+from core.models.organization import Organization
+from core.models.unit import Unit
+from core.models.person import Person
+from core.models.membership import Membership, MembershipEntry
 
 __all__ = [
     "ApiToken",
     "AuditChainHead",
     "AuditRecord",
     "CalendarOverride",
+    "Membership",
+    "MembershipEntry",
+    "Organization",
     "OutboxMessage",
+    "Person",
+    "Region",
     "RoleGrant",
     "Tenant",
     "TenantDomain",
     "TenantPlugin",
+    "Unit",
     "User",
 ]

@@ -7,9 +7,11 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, declared_attr, mapped_column, relationship
 
+from core.crypto import Encrypted
 from core.db import Base, TenantOwned, Timestamped, Versioned, utcnow
+from core.models.organization import Organization
 
 
 class _OptionalTenant(TenantOwned):
@@ -29,38 +31,64 @@ class User(_OptionalTenant, Versioned, Timestamped, Base):
             postgresql_where=sa.text("tenant_id IS NULL"),
             sqlite_where=sa.text("tenant_id IS NULL"),
         ),
+        # One phone per tenant, through its blind index (the phone itself is stored encrypted).
+        sa.Index("uq_user_account_tenant_id_phone_index", "tenant_id", "phone_index", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stored in lower case; sign-in compares lower case.
     username: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     display_name: Mapped[str] = mapped_column(sa.String(100), nullable=False, default="")
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
+    #: A mainland mobile number (11 digits), encrypted; ``phone_index`` finds it (``crypto.blind_index("phone")``).
+    phone: Mapped[str | None] = mapped_column(Encrypted)
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64))
     active: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=True)
     is_platform_admin: Mapped[bool] = mapped_column(sa.Boolean, nullable=False, default=False)
-    #: Bumped by "sign out everywhere": sessions carry the epoch they were issued under.
+    #: Bumped by "sign out everywhere", a password change and deactivation: sessions carry the epoch they were
+    #: issued under, so every session issued before stops working.
     session_epoch: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
-    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", lazy="selectin")
+    # No order_by: "ORDER BY id" leads SQLite to walk the tenant's whole index instead of the user's grants.
+    grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", lazy="selectin",
+                                                     cascade="all, delete-orphan")
 
 
 class RoleGrant(TenantOwned, Base):
-    """A role held by a user at an organization (NULL: the whole tenant)."""
+    """A role held by a user at an organization (NULL: the whole tenant, for ``tenant_admin``)."""
 
     __tablename__ = "role_grant"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "user_id", "role", "organization_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "user_id", "role", "organization_id"),
+        # "Who holds a role in this subtree": the user list of a federation admin.
+        sa.Index("ix_role_grant_tenant_id_organization_id", "tenant_id", "organization_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
     role: Mapped[str] = mapped_column(sa.String(40), nullable=False)
-    organization_id: Mapped[int | None] = mapped_column(sa.Integer)
+    organization_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organization.id", ondelete="RESTRICT"))
+    # Read with the grant itself, in the query that loads a user's grants, so the data scope of a request needs
+    # no query of its own (core.auth.scope). None for a grant without an organization.
+    organization_path: Mapped[str | None] = column_property(
+        sa.select(Organization.path).where(Organization.id == organization_id).scalar_subquery()
+    )
+    organization_status: Mapped[str | None] = column_property(
+        sa.select(Organization.status).where(Organization.id == organization_id).scalar_subquery()
+    )
 
     user: Mapped[User] = relationship(back_populates="grants")
 
 
 class ApiToken(_OptionalTenant, Base):
-    """A token for programs. Only its SHA-256 is stored; the token itself is shown once, at creation."""
+    """A token for programs. Only its SHA-256 is stored; the token itself is shown once, at creation.
+
+    ``scopes`` lists the permissions the token may use (empty: every permission of its user).
+    """
 
     __tablename__ = "api_token"
+    __table_args__ = (sa.Index("ix_api_token_tenant_id_user_id", "tenant_id", "user_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False)
@@ -74,3 +102,7 @@ class ApiToken(_OptionalTenant, Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
 
     user: Mapped[User] = relationship()
+
+
+# The sign-in state belongs with the accounts: importing the users registers its tables too.
+from core.models import login as _login  # noqa: E402,F401

@@ -26,6 +26,7 @@ def init_app(app: Flask, state) -> None:
     for _owner, item in state.plugins.contributions("jinja_filters"):
         base.filters[item.name] = item.function
     app.register_blueprint(core_pages)
+    app.register_blueprint(home_page)
     app.register_blueprint(
         Blueprint("core_static", __name__, static_folder="static", static_url_path="/static/core")
     )
@@ -94,6 +95,18 @@ def error_page(status: int, message: str):
     return body, status
 
 
-@core_pages.get("/")
+home_page = Blueprint("home", __name__)
+
+
+@home_page.get("/")
 def home():
+    """A tenant's home page; on a platform host, the list of tenants this deployment serves."""
+    if g.get("tenant") is None:
+        from sqlalchemy import select
+
+        from core.app import db_session
+        from core.models.tenant import Tenant
+
+        tenants = db_session().scalars(select(Tenant).where(Tenant.active).order_by(Tenant.slug)).all()
+        return render_page("core/platform_home.html", tenants=tenants)
     return render_page("core/home.html")

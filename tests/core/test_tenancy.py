@@ -76,3 +76,15 @@ def test_a_row_cannot_be_written_into_another_tenant(make_tenant, db):
         with db() as session, tenancy.tenant_scope(yichang):
             session.add(Note(text="x", tenant_id=changzhou.id))
             session.flush()
+
+
+def test_the_platform_home_lists_the_active_tenants_and_a_tenant_home_shows_its_own_name(make_tenant, app):
+    make_tenant("yichang", name="宜昌市总工会")
+    make_tenant("changzhou", name="常州市总工会")
+    client = app.test_client()
+
+    platform = client.get("/").text
+    assert "宜昌市总工会" in platform and "常州市总工会" in platform
+    assert "/t/yichang/" in platform
+    own = client.get("/t/changzhou/").text
+    assert "常州市总工会" in own and "宜昌市总工会" not in own
