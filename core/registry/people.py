@@ -99,6 +99,15 @@ def find_by_id_number(session: Session, id_number: str, *, field: str = "id_numb
     return session.scalar(sa.select(Person).where(Person.id_number_index == id_number_index(number)))
 
 
+#: Built once: the lookup is the registry's hottest path, and building the statement costs more than running it.
+_LOOKUP = (
+    sa.select(Person, Membership, Organization)
+    .outerjoin(Membership, sa.and_(Membership.person_id == Person.id, Membership.status != "ended"))
+    .outerjoin(Organization, Organization.id == Membership.organization_id)
+    .where(Person.id_number_index == sa.bindparam("index"))
+)
+
+
 @dataclass(frozen=True)
 class Found:
     person: Person
@@ -113,12 +122,7 @@ def lookup(session: Session, id_number: str) -> Found:
     One query, one round trip: the person by the blind index (a unique B-tree), the current membership by
     ``(tenant_id, person_id)``, its organization by primary key."""
     number = id_numbers.parse(id_number).number
-    row = session.execute(
-        sa.select(Person, Membership, Organization)
-        .outerjoin(Membership, sa.and_(Membership.person_id == Person.id, Membership.status != "ended"))
-        .outerjoin(Organization, Organization.id == Membership.organization_id)
-        .where(Person.id_number_index == id_number_index(number))
-    ).first()
+    row = session.execute(_LOOKUP, {"index": id_number_index(number)}).first()
     if row is None:
         raise NotFound("no person with this ID number", errors={"id_number": ["not registered"]})
     return Found(*row)

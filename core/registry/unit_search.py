@@ -25,6 +25,7 @@ design and its reasons are in docs/units.md.
 """
 from __future__ import annotations
 
+import time
 import unicodedata
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
-from core.db import Base, declare_unmanaged_table
+from core.db import declare_unmanaged_table
 from core.errors import InvalidInput
 from core.models.region import Region
 from core.models.unit import Unit
@@ -46,11 +47,10 @@ CANDIDATES = 200
 MAX_QUERY = 50
 MATCHES = ("exact", "prefix", "contains")
 
+#: The SQLite search's FTS5 table. No model describes it or its shadow tables (``unit_name_fts_data``, ...), so
+#: the schema comparison of ``gonghui db check`` leaves every table named so alone.
 FTS_TABLE = "unit_name_fts"
 declare_unmanaged_table(FTS_TABLE)
-#: Tables the SQLite search creates that no model describes: the FTS5 table and its shadow tables. Schema
-#: comparison (``core.migrate``) leaves them alone.
-UNMODELLED_TABLES = frozenset({FTS_TABLE} | {f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config")})
 
 
 def search_key(text: str) -> str:
@@ -118,7 +118,6 @@ SQLITE_DDL = (
 for _statement in SQLITE_DDL:
     event.listen(Unit.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
 event.listen(Unit.__table__, "after_drop", sa.DDL(f"DROP TABLE IF EXISTS {FTS_TABLE}").execute_if(dialect="sqlite"))
-Base.metadata.info.setdefault("unmodelled_tables", set()).update(UNMODELLED_TABLES)
 
 
 # --- searching --------------------------------------------------------------------------------------------------
@@ -144,7 +143,7 @@ def search(session: Session, text: str, *, region: Region | None = None, limit: 
     dialect = session.get_bind().dialect.name
     exact = sa.select(Unit.id).where(Unit.name == " ".join(text.split())).limit(_number(limit))
     if dialect == "postgresql":
-        starts, contains = _starts_postgresql(phrase, region), _contains_postgresql(phrase, region)
+        starts, contains = _postgresql(session, phrase, region, starts=True), _postgresql(session, phrase, region, starts=False)
     else:
         starts, contains = _matching_sqlite(f'^"{phrase}"', region), _matching_sqlite(f'"{phrase}"', region)
     if region is not None:
@@ -185,31 +184,77 @@ def _query_key(text: str) -> str:
     return key
 
 
-def _starts_postgresql(phrase: str, region: Region | None) -> sa.Select:
-    """Candidates for "starts with": the first bigram first, the query somewhere. The ranking tells a name that
-    starts with 宜昌 and holds 宜昌物 further on from one that starts with 宜昌物; a test here for the very start
-    would be an equality on a function, which the planner guesses to keep one row in 200 and then reads a huge
-    bitmap where the first rows of a scan would do."""
-    first, *rest = phrase.split(" ")
-    return _adjacent(_postgresql(["^" + first, *rest], region), phrase)
+def _postgresql(session: Session, phrase: str, region: Region | None, *, starts: bool) -> sa.Select:
+    """Units whose name contains ``phrase`` (``starts``: begins with it), in ``region``'s subtree when given.
 
-
-def _contains_postgresql(phrase: str, region: Region | None) -> sa.Select:
-    return _adjacent(_postgresql(phrase.split(" "), region), phrase)
-
-
-def _adjacent(statement: sa.Select, phrase: str) -> sa.Select:
-    if " " not in phrase:  # one bigram: holding it is containing the query
-        return statement
-    return statement.where(_position(_spaced(Unit.name_bigrams), _literal(f" {phrase} "), "postgresql") > 0)
-
-
-def _postgresql(terms: list[str], region: Region | None) -> sa.Select:
-    """Units whose terms hold ``terms`` (and, with ``region``, whose regions hold its id): one GIN index scan."""
-    statement = sa.select(Unit.id).where(_terms().op("@>")(_array(sorted(set(terms)))))
-    if region is not None:
+    The index is asked only for the query's uncommon keys (``_index_keys``). Every row is also checked with
+    ``LIKE`` on the spaced bigrams: a bigram is two letters or digits and a space follows it, so a match can only
+    start at a bigram, and ``'%宜昌 昌物%'`` is "宜昌物 stands in the name" (``'宜昌 昌物%'``: at its start). The
+    check is cheap, PostgreSQL runs it before the array test, and it estimates it from the column's statistics;
+    so when the planner prefers to read the table it reads it fast."""
+    grams = phrase.split(" ")
+    names = (["^" + grams[0]] if starts else []) + grams
+    chosen, region_chosen = _index_keys(session, names, str(region.id) if region is not None else None)
+    statement = sa.select(Unit.id).where(Unit.name_bigrams.like(_literal(f"{phrase}%" if starts else f"%{phrase}%")))
+    if chosen:
+        statement = statement.where(_terms().op("@>")(_array(sorted(chosen))))
+    if region_chosen:
         statement = statement.where(_regions().op("@>")(_array([str(region.id)])))
+    elif region is not None:
+        statement = statement.where(_in_subtree(region))
     return statement
+
+
+def _index_keys(session: Session, names: list[str], region: str | None) -> tuple[set[str], bool]:
+    """Which of the query's keys (its terms, and its region's id) to ask the index for, from how many units hold
+    each (``_frequencies``).
+
+    - When the query is expected to match at least ``DENSE`` of the units, none: reading the table until
+      ``CANDIDATES`` rows match reads a few thousand rows, sooner than GIN reads its posting lists.
+    - Otherwise the keys at most ``COMMON`` of the units hold, and the rarest one whatever it is. A common key
+      (有限, 公司, ^宜昌, the city) is a long posting list that GIN must read through to intersect it, which costs
+      more than checking the rows the rarer keys leave.
+
+    PostgreSQL would choose between the two itself if it could tell: it multiplies the keys' frequencies as if
+    they were independent (房地, 地产 and 产开 are not) and does not see what a long posting list costs."""
+    frequency = _frequencies(session)
+    keys = [("name", name) for name in names] + ([("region", region)] if region is not None else [])
+    share = {key: frequency.get(key, 0.0) for key in keys}
+    expected = min(share[("name", name)] for name in names) * (share[("region", region)] if region is not None else 1.0)
+    if expected >= DENSE:
+        return set(), False
+    rarest = min(keys, key=share.get)
+    kept = {key for key in keys if key == rarest or share[key] <= COMMON}
+    return {name for kind, name in kept if kind == "name"}, ("region", region) in kept
+
+
+#: A query expected to match this share of the units reads the table instead of the index.
+DENSE = 0.02
+#: A key more units than this hold is left to the row check, unless it is the rarest of its query.
+COMMON = 0.10
+#: How long the keys' frequencies are trusted before they are read again: ANALYZE changes them slowly.
+STATISTICS_TTL = 600.0
+_statistics: dict[str, tuple[float, dict]] = {}
+
+
+def _frequencies(session: Session) -> dict[tuple[str, str], float]:
+    """The share of units that hold each common key, from the statistics ANALYZE keeps for the index
+    (``pg_stats``: its most common elements); a key not among them is rare. Read once per process and
+    ``STATISTICS_TTL``."""
+    database = session.get_bind().engine.url.render_as_string(hide_password=True)
+    cached = _statistics.get(database)
+    if cached is not None and time.monotonic() - cached[0] < STATISTICS_TTL:
+        return cached[1]
+    rows = session.execute(sa.text(
+        "SELECT attname, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+        "WHERE tablename = :index AND most_common_elems IS NOT NULL"
+    ), {"index": GIN_INDEX.name})
+    frequency = {}
+    for column, elements, frequencies in rows:
+        kind = "region" if column == "string_to_array" else "name"
+        frequency.update({(kind, element): share for element, share in zip(elements, frequencies)})
+    _statistics[database] = (time.monotonic(), frequency)
+    return frequency
 
 
 def _matching_sqlite(match: str, region: Region | None) -> sa.Select:

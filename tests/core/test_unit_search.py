@@ -162,6 +162,33 @@ def test_any_signed_in_user_of_the_tenant_may_search_and_sees_where_the_unit_is(
     assert short.status_code == 422 and list(short.json["errors"]) == ["query.q"]
 
 
+def test_once_postgresql_knows_a_word_is_common_the_search_reads_the_table_and_answers_the_same(city, db):
+    if city.run(lambda s: s.get_bind().dialect.name) != "postgresql":
+        pytest.skip("the statistics are PostgreSQL's")
+    names = [f"宜昌第{n}物流有限公司" if n % 3 == 0 else f"夷陵区第{n}号商店" for n in range(450)]
+    xiaoxita = city.region("小溪塔街道")
+    city.run(lambda s: s.execute(sa.insert(Unit), [
+        {"name": name, "tenant_id": city.tenant.id, "region_id": xiaoxita.id} for name in names]))
+    with db() as session:
+        session.execute(sa.text("ANALYZE unit"))
+    unit_search._statistics.clear()
+
+    def both(text, region=None):
+        where = city.region(region) if region else None
+        return city.run(lambda s: (
+            [(h.unit.name, h.match) for h in unit_search.search(s, text, region=where)],
+            [(h.unit.name, h.match) for h in unit_search.like_search(s, text, region=where)],
+        ))
+
+    try:
+        for text, region in (("物流", None), ("物流有限", None), ("夷陵区第", "小溪塔街道"), ("第3", None), ("物流", "夷陵区")):
+            indexed, scanned = both(text, region)
+            assert indexed == scanned, (text, region)
+        assert city.run(lambda s: unit_search._index_keys(s, ["物流"], None)) == (set(), False), "物流 is common here"
+    finally:
+        unit_search._statistics.clear()
+
+
 def test_the_search_index_is_built_by_the_migrations_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     settings = settings_module.load({}, data_dir=tmp_path, database_url=url, secret_key="test-secret-key-" + "x" * 32)
