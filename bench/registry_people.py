@@ -56,7 +56,7 @@ PERSON_COLUMNS = (
     "title", "remarks", "confirmed_via", "version", "created_at", "updated_at",
 )
 MEMBERSHIP_COLUMNS = (
-    "id", "tenant_id", "person_id", "organization_id", "status", "parked", "started_on", "ended_on", "end_reason",
+    "id", "tenant_id", "person_id", "organization_id", "unit_id", "status", "parked", "started_on", "ended_on", "end_reason",
     "version", "created_at", "updated_at",
 )
 
@@ -129,26 +129,32 @@ def _indexes(purpose: str, values: list[str]) -> list[str]:
     return [hmac.digest(key, head + value.encode(), "sha256").hex() for value in values]
 
 
-def _rows(start: int, count: int, tenant_id: int, union_ids: list[int]) -> tuple[bytes, bytes]:
-    """COPY text for people ``start``..``start+count-1`` and their memberships."""
+def _rows(start: int, count: int, tenant_id: int, union_ids: list[int], units: int = 0) -> tuple[bytes, bytes]:
+    """COPY text for people ``start``..``start+count-1`` and their memberships (at unit ``1 + k % units`` when
+    ``units`` are loaded, else at none)."""
     space, names = _state["space"], _state["names"]
     ks = range(start, start + count)
     numbers = [space.id_number(k) for k in ks]
     phones = [f"1{3 + k % 7}{(k * 7_919_111) % 1_000_000_000:09d}" for k in ks]
     columns = zip(ks, numbers, _sealed(numbers), _indexes("id_number", numbers), _sealed(phones),
                   _indexes("phone", phones))
+    # 2% have no phone and 1% no education: the gaps the data-quality checks list.
+    no_phone, no_education = (lambda k: k % 50 == 3), (lambda k: k % 100 == 11)  # noqa: E731
     now = "2026-01-01 00:00:00"
     person_lines, membership_lines = [], []
     for k, number, sealed, index, sealed_phone, phone_index in columns:
         person_id = k + 1
         person_lines.append(
             f"{person_id}\t{tenant_id}\t{sealed}\t{index}\t{names[k % len(names)]}\t{'MF'[int(number[16]) % 2 == 0]}\t"
-            f"{number[6:10]}-{number[10:12]}-{number[12:14]}\t{sealed_phone}\t{phone_index}\t汉族\thigh_school\t\t\t"
+            f"{number[6:10]}-{number[10:12]}-{number[12:14]}\t"
+            + ("\\N\t\\N" if no_phone(k) else f"{sealed_phone}\t{phone_index}")
+            + f"\t汉族\t{'' if no_education(k) else 'high_school'}\t\t\t"
             f"urban\temployee\t\t\t\t\t1\t{now}\t{now}"
         )
         ended = k % 20 == 7  # 5% have only an ended membership
         membership_lines.append(
             f"{person_id}\t{tenant_id}\t{person_id}\t{union_ids[k % len(union_ids)]}\t"
+            + (f"{1 + k % units}\t" if units else "\\N\t")
             + ("ended\tf\t2020-01-01\t2024-06-30\tleft" if ended else "active\tf\t2020-01-01\t\\N\t\\N")
             + f"\t1\t{now}\t{now}"
         )
@@ -156,8 +162,8 @@ def _rows(start: int, count: int, tenant_id: int, union_ids: list[int]) -> tuple
 
 
 def _chunk(args) -> tuple[int, bytes, bytes]:
-    start, count, tenant_id, union_ids = args
-    return (count, *_rows(start, count, tenant_id, union_ids))
+    start, count, tenant_id, union_ids, units = args
+    return (count, *_rows(start, count, tenant_id, union_ids, units))
 
 
 # --- loading --------------------------------------------------------------------------------------------------------
@@ -193,11 +199,11 @@ def load_timings(url: str, timings: dict[str, float] | None = None) -> dict[str,
     return json.loads(stored) if stored else {}
 
 
-def recreate_database(server: str) -> None:
+def recreate_database(server: str, database: str = DATABASE) -> None:
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        connection.exec_driver_sql(f'CREATE DATABASE "{database}"')
     admin.dispose()
 
 
@@ -219,38 +225,48 @@ def create_schema(engine: sa.Engine) -> None:
         connection.exec_driver_sql(f'ALTER TABLE person DROP CONSTRAINT "{unique.name}"')
 
 
-def seed_tree(engine: sa.Engine) -> tuple[int, list[int]]:
-    """A tenant, its city federation, 11 county federations and ``UNIONS`` grassroots unions (direct inserts)."""
+def seed_tree(
+    engine: sa.Engine, *, tenant_id: int | None = None, organizations: int = UNIONS + 12, county_regions=(),
+) -> tuple[int, list[int]]:
+    """A city federation, its county federations (one per region id of ``county_regions``, else 11 without a
+    region) and grassroots unions up to ``organizations`` in all, by direct inserts; a tenant too unless
+    ``tenant_id`` is given. Every 20th union's term ran out at the end of 2025 (the data-quality checks find
+    them). Returns the tenant id and the grassroots unions' ids."""
     import core.models  # noqa: F401
 
     tables = Base.metadata.tables
     now = dt.datetime(2026, 1, 1)
     with engine.begin() as connection:
-        tenant_id = connection.execute(tables["tenant"].insert().values(
-            slug="yichang", name="宜昌市总工会", active=True, branding={}, plugins_version=0, version=1,
-            created_at=now, updated_at=now).returning(tables["tenant"].c.id)).scalar_one()
+        if tenant_id is None:
+            tenant_id = connection.execute(tables["tenant"].insert().values(
+                slug="yichang", name="宜昌市总工会", active=True, branding={}, plugins_version=0, version=1,
+                created_at=now, updated_at=now).returning(tables["tenant"].c.id)).scalar_one()
         common = dict(tenant_id=tenant_id, joint=False, chairman_name="", contact_name="", legal_person_cert_no="",
-                      status="active", version=1, created_at=now, updated_at=now)
+                      status="active", version=1, created_at=now, updated_at=now, region_id=None, term_ends_on=None)
+        counties = list(county_regions) or [None] * 11
         rows = [dict(common, id=1, name="宜昌市总工会", kind="city_federation", parent_id=None, path="/1/", depth=0)]
         rows += [dict(common, id=c, name=f"第{c - 1}县区总工会", kind="county_federation", parent_id=1,
-                      path=f"/1/{c}/", depth=1) for c in range(2, 13)]
-        unions = list(range(100, 100 + UNIONS))
-        rows += [dict(common, id=u, name=f"宜昌某某{u}有限公司工会委员会", kind="grassroots_union",
-                      parent_id=2 + u % 11, path=f"/1/{2 + u % 11}/{u}/", depth=2) for u in unions]
-        connection.execute(tables["organization"].insert(), rows)
+                      path=f"/1/{c}/", depth=1, region_id=region) for c, region in enumerate(counties, start=2)]
+        first = 100
+        unions = list(range(first, first + organizations - len(rows)))
+        county = lambda u: 2 + u % len(counties)  # noqa: E731
+        rows += [dict(common, id=u, name=f"宜昌某某{u}有限公司工会委员会", kind="grassroots_union", parent_id=county(u),
+                      path=f"/1/{county(u)}/{u}/", depth=2,
+                      term_ends_on=dt.date(2025, 12, 31) if u % 20 == 3 else dt.date(2028, 6, 30)) for u in unions]
+        for start in range(0, len(rows), 10_000):
+            connection.execute(tables["organization"].insert(), rows[start:start + 10_000])
     return tenant_id, unions
 
 
-def load(url: str, people_count: int, keys: tuple[str, str], workers: int) -> dict[str, float]:
+def copy_people(url: str, people_count: int, keys: tuple[str, str], workers: int, tenant_id: int,
+                unions: list[int], units: int = 0) -> None:
+    """Generate ``people_count`` people with their memberships in ``workers`` processes and COPY them in; with
+    ``units`` (units 1..units already loaded) each membership names one."""
     import psycopg
 
-    engine = sa.create_engine(url, poolclass=sa.NullPool)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    create_schema(engine)
-    tenant_id, unions = seed_tree(engine)
     regions = region_codes()
-    jobs = [(start, min(CHUNK, people_count - start), tenant_id, unions) for start in range(0, people_count, CHUNK)]
+    jobs = [(start, min(CHUNK, people_count - start), tenant_id, unions, units)
+            for start in range(0, people_count, CHUNK)]
     plain_url = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     loaded = 0
     with psycopg.connect(plain_url) as connection, Pool(workers, _init_worker, (*keys, regions)) as pool:
@@ -264,9 +280,10 @@ def load(url: str, people_count: int, keys: tuple[str, str], workers: int) -> di
                 print(f"\r  loaded {loaded:,} people", end="", flush=True)
         connection.commit()
     print()
-    timings["generate and COPY"] = time.perf_counter() - started
 
-    started = time.perf_counter()
+
+def build_indexes(engine: sa.Engine) -> None:
+    """The unique key and the indexes ``create_schema`` left out, the sequences past the loaded ids, ANALYZE."""
     person = Base.metadata.tables["person"]
     unique = next(c for c in person.constraints if isinstance(c, sa.UniqueConstraint))
     with engine.begin() as connection:
@@ -277,9 +294,20 @@ def load(url: str, people_count: int, keys: tuple[str, str], workers: int) -> di
         for table in ("person", "membership", "organization"):
             connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("VACUUM ANALYZE person")
-        connection.exec_driver_sql("VACUUM ANALYZE membership")
-        connection.exec_driver_sql("VACUUM ANALYZE organization")
+        for table in ("person", "membership", "organization"):
+            connection.exec_driver_sql(f"VACUUM ANALYZE {table}")
+
+
+def load(url: str, people_count: int, keys: tuple[str, str], workers: int) -> dict[str, float]:
+    engine = sa.create_engine(url, poolclass=sa.NullPool)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    create_schema(engine)
+    tenant_id, unions = seed_tree(engine)
+    copy_people(url, people_count, keys, workers, tenant_id, unions)
+    timings["generate and COPY"] = time.perf_counter() - started
+    started = time.perf_counter()
+    build_indexes(engine)
     timings["indexes and ANALYZE"] = time.perf_counter() - started
     engine.dispose()
     return timings
@@ -379,20 +407,24 @@ def _percentiles(times: list[float]) -> dict[str, float]:
 # --- reporting ------------------------------------------------------------------------------------------------------
 
 
-def section(args, timings: dict, result: dict, size: str) -> str:
+def section(args, timings: dict, result: dict, size: str, *, command: str | None = None, database: str = DATABASE,
+            what: str = "") -> str:
+    """The "ID-number lookup" section of docs/performance.md. ``command`` and ``what`` (what else the database
+    holds) let ``bench/registry.py`` reuse it."""
     f, m, r = result["found"], result["not_found"], result["found_request"]
+    command = command or f"python bench/registry_people.py --people {args.people} --lookups {args.lookups}"
     load = "; ".join(f"{name} {seconds:,.0f} s" for name, seconds in timings.items()) or "reused a loaded database"
     return f"""## ID-number lookup
 
 Goal: p99 < 5 ms for `core.registry.people.lookup` on {args.people:,} people (issue 5).
 
 ```sh
-/work/venv/bin/python bench/registry_people.py --people {args.people} --lookups {args.lookups}
+{command}
 ```
 
 {args.people:,} people with valid ID numbers of Yichang's and Changzhou's counties (birth dates 1960–2007), each
 stored encrypted (AES-256-GCM) with its HMAC blind index, a phone likewise, and a membership in one of
-{UNIONS:,} grassroots unions (95% current); database `{DATABASE}` ({size}), PostgreSQL 15 on this machine
+{result.get('unions', UNIONS):,} grassroots unions (95% current){what}; database `{database}` ({size}), PostgreSQL 15 on this machine
 ({os.cpu_count()} cores; 1-minute load average {result['load_average']:.1f} when the lookups ended, other work
 included). Time: {load}; the lookups {result['measure_s']:,.0f} s.
 
@@ -418,18 +450,21 @@ and decrypting), and the server executes the query in {result['server_ms']:.2f} 
 engineers' test suites sharing the two cores. On an idle machine expect about their sum plus a local round
 trip.
 
-Most of that CPU is not the lookup's own: measured apart on 2026-11-23 (load average ~3, 1,000 lookups in one
-session), the same query costs 1.29 ms of CPU through the tenancy listener (`with_loader_criteria` on three
-entities, rebuilt at every execution) and 0.55 ms with the same `tenant_id` conditions written into the statement;
-psycopg alone, 0.14 ms. Caching the listener's criteria per tenant is the next step toward the goal under load.
+The tenancy listener used to be most of that CPU: it rebuilt `with_loader_criteria` on three entities at every
+execution, and the new statement needed a new cache key (measured apart on 2026-11-23, load average ~3: 1.29 ms
+of CPU per lookup through the listener, 0.55 ms with the `tenant_id` conditions written into the statement). It
+now builds the criteria once per tenant and keeps, per statement and tenant, the statement with its criteria
+(weak keys), so the prebuilt lookup statement keeps SQLAlchemy's memoised cache key: the listener costs 0.06 ms a
+call instead of ~0.9 ms (profiled), and a simulated request 2.03 ms of CPU instead of 2.78 ms (median of 6
+alternating rounds of 1,500, load average 6–10; `core/tenancy.py`).
 {result['with_membership']:.0f}% of the sampled registered people had a current membership.
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` in place of the file's "## ID-number lookup" section, or at its end; nothing else changes."""
+def write_section(path: Path, text: str, title: str = "ID-number lookup") -> None:
+    """Put ``text`` in place of the file's "## <title>" section, or at its end; nothing else changes."""
     current = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n"
-    pattern = re.compile(r"^## ID-number lookup\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     if pattern.search(current):
         updated = pattern.sub(lambda _m: text.rstrip("\n") + "\n\n", current, count=1).rstrip("\n") + "\n"
     else:

@@ -149,7 +149,8 @@ class Generator:
 
 COLUMNS = (
     "name", "name_bigrams", "credit_code", "organization_code", "region_id", "region_path", "industry", "economic_type", "address",
-    "legal_representative", "employees", "women", "has_union", "tenant_id", "version", "created_at", "updated_at",
+    "legal_representative", "employees", "women", "has_union", "organization_id", "tenant_id", "version", "created_at",
+    "updated_at",
 )
 
 
@@ -169,19 +170,21 @@ def loaded_units(database: Database) -> int:
         return connection.scalar(sa.text("SELECT count(*) FROM unit"))
 
 
-def load(database: Database, count: int, seed: int) -> Generator:
-    engine = database.engine
-    with engine.begin() as connection:
-        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-    Base.metadata.create_all(engine)
+def seed_tenant(database: Database, seed: int) -> tuple[int, Generator]:
+    """The tenant with 宜昌's regions, and a generator of units placed in its streets and towns."""
     with database.unit_of_work() as session:
         with tenancy.platform_scope("bench: create the tenant"):
             tenant = tenancy.create_tenant(session, slug=TENANT, name="宜昌市总工会", actor="bench")
         with tenancy.tenant_scope(tenant):
             regions.load_city(session, CITY, actor="bench")
             generator = Generator(random.Random(seed), places(session))
-        tenant_id = tenant.id
+        return tenant.id, generator
 
+
+def copy_units(database: Database, count: int, generator: Generator, tenant_id: int, unions: list[int] = ()) -> None:
+    """COPY ``count`` units in with the unit indexes dropped, then build them and ANALYZE. With ``unions``, a unit
+    that has a union is covered by one of them (else none is recorded)."""
+    engine = database.engine
     started = time.perf_counter()
     indexes = [index for index in Unit.__table__.indexes]
     with engine.begin() as connection:
@@ -193,10 +196,11 @@ def load(database: Database, count: int, seed: int) -> Generator:
         with raw.cursor() as cursor, cursor.copy(f"COPY unit ({', '.join(COLUMNS)}) FROM STDIN") as copy:
             for _ in range(count):
                 row = generator.unit()
+                covering = generator.rng.choice(unions) if unions and row["has_union"] else None
                 copy.write_row((
                     row["name"], row["name_bigrams"], row["credit_code"], row["credit_code"][8:17], row["region_id"], row["region_path"],
                     row["industry"], row["economic_type"], "", "", row["employees"], row["women"], row["has_union"],
-                    tenant_id, 1, now, now,
+                    covering, tenant_id, 1, now, now,
                 ))
         raw.commit()
     finally:
@@ -211,6 +215,15 @@ def load(database: Database, count: int, seed: int) -> Generator:
             index.create(connection)
         connection.exec_driver_sql("ANALYZE")
     print(f"built {len(indexes)} indexes and analysed in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def load(database: Database, count: int, seed: int) -> Generator:
+    engine = database.engine
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    Base.metadata.create_all(engine)
+    tenant_id, generator = seed_tenant(database, seed)
+    copy_units(database, count, generator, tenant_id)
     return generator
 
 

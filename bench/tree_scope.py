@@ -5,11 +5,13 @@ unions) and 200,000 users holding roles at them into PostgreSQL, then measures w
 
 - the scope check: load the caller with their grants and the paths of their organizations (what a request does
   once), then ``in_scope`` for an object;
-- the subtree of the city federation, paginated (count + a page of 20), first and deep pages;
+- the subtree of the city federation, paginated (the bounded count of ``core.api.pagination`` + a page of 20),
+  first and deep pages;
 - the subtree of a county federation, paginated.
 
-Run:  python bench/tree_scope.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/gonghui_bench_tree]
-The database is dropped and created again. Results go to stdout; copy them into docs/performance.md.
+Run:  python bench/tree_scope.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/gonghui_bench_tree] [--reuse]
+The database is dropped and created again (``--reuse``: measure the one a previous run loaded). Results go to
+stdout; copy them into docs/performance.md, with the load average (the machine may be shared).
 """
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ import time
 
 import psycopg
 import sqlalchemy as sa
+
+from core.models.user import User
 
 COUNTIES = 13
 STREETS_PER_COUNTY = 15
@@ -133,14 +137,21 @@ def load(url: str) -> tuple[int, list[int], list[int]]:
     return tenant_id, counties, list(range(1, USERS + 1))
 
 
+def loaded(url: str) -> tuple[int, list[int], list[int]]:
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as connection:
+        tenant_id = connection.execute("SELECT id FROM tenant WHERE slug = 'bench'").fetchone()[0]
+        counties = [row[0] for row in connection.execute(
+            "SELECT id FROM organization WHERE kind = 'county_federation' ORDER BY id")]
+    return tenant_id, counties, list(range(1, USERS + 1))
+
+
 def measure(url: str, tenant_id: int, counties: list[int], users: list[int]) -> None:
     from core import tenancy
-    from core.api.pagination import page_of
+    from core.api.pagination import COUNT_CEILING, page_of
     from core.app import create_app
     from core.auth import in_scope
     from core.models.organization import Organization
     from core.models.tenant import Tenant
-    from core.models.user import User
     from core.registry.organizations import subtree
     from core.settings import load
 
@@ -178,19 +189,79 @@ def measure(url: str, tenant_id: int, counties: list[int], users: list[int]) -> 
             ):
                 samples = []
                 for _ in range(200):
+                    parameters = Page(page)
                     started = time.perf_counter()
-                    page_of(session, subtree(organization), Page(page))
+                    page_of(session, subtree(organization), parameters)
                     samples.append((time.perf_counter() - started) * 1000)
-                print(f"{label} (count + 20 rows): {percentiles(samples)}")
+                print(f"{label} (total {parameters.item_count}, counted up to {COUNT_CEILING:,} rows or the "
+                      f"page's end; + 20 rows): {percentiles(samples)}")
+            print(f"city federation subtree, page 1, cost without waiting for the CPU: {_costs(session, subtree(root))}")
+            admin_token = _tenant_admin_token(session)
+            root_id = root.id
+
+    # The same page as the API serves it: a whole request (token, caller and grants, scope, count, page, JSON).
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {admin_token}"}
+    samples = []
+    for _ in range(200):
+        started = time.perf_counter()
+        response = client.get(f"/t/bench/api/v1/organizations/{root_id}/subtree?page_size=20", headers=headers)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.json
+    print(f"GET /api/v1/organizations/<city>/subtree, page 1, whole request: {percentiles(samples)}")
+    print(f"  X-Pagination: {response.headers['X-Pagination']}")
+
+
+def _costs(session, statement) -> str:
+    """What page 1 costs when nothing else competes for the two cores: this process's CPU time for the call
+    (time.process_time) and the server's own execution time of its two statements (EXPLAIN ANALYZE), medians
+    of 200. The wall clock above adds the time spent waiting for a core on a shared machine."""
+    from core.api.pagination import COUNT_CEILING, page_of
+
+    class Page:
+        page, page_size, item_count = 1, 20, None
+
+    cpu, server = [], []
+    count = sa.select(sa.func.count()).select_from(statement.order_by(None).limit(COUNT_CEILING + 1).subquery())
+    connection = session.connection()
+    for _ in range(200):
+        started = time.process_time()
+        page_of(session, statement, Page())
+        cpu.append((time.process_time() - started) * 1000)
+        executed = 0.0
+        for query in (count, statement.limit(20)):
+            sql = query.compile(connection, compile_kwargs={"literal_binds": True})
+            plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}").scalar()
+            executed += plan[0]["Execution Time"]
+        server.append(executed)
+    return (f"process CPU p50 {statistics.median(cpu):.3f} ms; server execution (count + page) "
+            f"p50 {statistics.median(server):.3f} ms, p95 {sorted(server)[189]:.3f} ms")
+
+
+def _tenant_admin_token(session) -> str:
+    """A token of user 1, who is made a tenant admin (once) so the API shows the whole tree."""
+    from core.auth import create_token
+    from core.models.user import RoleGrant
+
+    exists = session.scalar(sa.select(RoleGrant.id).where(RoleGrant.user_id == 1, RoleGrant.role == "tenant_admin"))
+    if exists is None:
+        session.add(RoleGrant(user_id=1, role="tenant_admin"))
+    _token, clear = create_token(session, session.get(User, 1), name="bench")
+    session.commit()
+    return clear
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="postgresql+psycopg://postgres@127.0.0.1:5432/gonghui_bench_tree")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a previous run loaded")
     arguments = parser.parse_args()
     random.seed(4)
-    recreate(arguments.url)
-    tenant_id, counties, users = load(arguments.url)
+    if arguments.reuse:
+        tenant_id, counties, users = loaded(arguments.url)
+    else:
+        recreate(arguments.url)
+        tenant_id, counties, users = load(arguments.url)
     measure(arguments.url, tenant_id, counties, users)
 
 

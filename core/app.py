@@ -14,6 +14,7 @@ from types import ModuleType
 import swagger_ui_bundle
 from flask import Flask, Response, current_app, g, request, send_from_directory
 from sqlalchemy.exc import IntegrityError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 #: Blueprints served only on a platform host (no tenant).
 PLATFORM_ONLY = {"platform", "platform_plugins"}
 #: Blueprints served with or without a tenant.
-ANYWHERE = {"api-docs", "health", "swagger_assets", "static", "core_static", "home", "auth_pages", "tokens"}
+ANYWHERE = {"api-docs", "health", "swagger_assets", "static", "core_static", "home", "auth_pages", "tokens", "me"}
 
 
 @dataclass
@@ -91,6 +92,10 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
     )
     app.json.ensure_ascii = False
     app.wsgi_app = tenancy.TenantPathPrefix(app.wsgi_app)
+    if settings.proxy_hops:
+        # Only the hops we run: X-Forwarded-For beyond them is the client's own word. The Host header is not
+        # taken from X-Forwarded-Host (it picks the tenant); the proxy passes Host through.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=0)
 
     permissions = PermissionTable.build(list(CORE_PERMISSIONS) + [p for _, p in loaded.contributions("permissions")])
     state = Runtime(settings, Database(settings.database_url), loaded, permissions)
@@ -108,8 +113,11 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
 
 def _register_core_routes(app: Flask, api: Api) -> None:
     from core.api import audit as audit_api
+    from core.api import imports as imports_api
+    from core.api import me as me_api
     from core.api import organizations as organizations_api
     from core.api import people as people_api
+    from core.api import quality as quality_api
     from core.api import plugins as plugins_api
     from core.api import regions as regions_api
     from core.api import tenants as tenants_api
@@ -129,6 +137,10 @@ def _register_core_routes(app: Flask, api: Api) -> None:
     api.register_blueprint(users_api.blp, url_prefix="/api/v1/users")
     api.register_blueprint(tokens_api.blp, url_prefix="/api/v1/tokens")
     api.register_blueprint(units_api.blp, url_prefix="/api/v1/units")
+    api.register_blueprint(imports_api.blp, url_prefix="/api/v1/imports")
+    api.register_blueprint(imports_api.exports_blp, url_prefix="/api/v1/exports")
+    api.register_blueprint(me_api.blp, url_prefix="/api/v1/me")
+    api.register_blueprint(quality_api.blp, url_prefix="/api/v1/quality")
     app.register_blueprint(auth_pages.blp)
 
     @app.get("/api/docs-assets/<path:name>", endpoint="swagger_assets")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from itertools import groupby
@@ -31,7 +32,11 @@ from stdnum.cn import ric
 from core import request_context
 from core.db import Database, utcnow
 from core.models.audit import GENESIS, PURGE_SETTING, AuditChainHead, AuditRecord
+from core.models.membership import Membership
+from core.models.organization import Organization
+from core.models.person import Person
 from core.models.tenant import Tenant
+from core.models.user import User
 from core.tenancy import current_tenant, platform_scope, tenant_scope
 
 __all__ = [
@@ -77,6 +82,11 @@ def _canonical(record: AuditRecord) -> bytes:
         "address": record.address,
         "prev_hash": record.prev_hash,
     }
+    # Left out when NULL, so records written before the column existed (migration core_0007) hash as they did;
+    # setting it on such a record, or changing it on any, changes the hash all the same.
+    scope_path = getattr(record, "scope_path", None)
+    if scope_path is not None:
+        body["scope_path"] = scope_path
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
 
 
@@ -116,10 +126,51 @@ def _refuse_full_id_numbers(value, where: str) -> None:
         raise UnmaskedPersonalData(f"{where} holds a full ID number: mask it with core.masking.mask_id_number")
 
 
-def record(session: Session, action: str, *, obj=None, before=None, after=None, actor=None) -> AuditRecord:
+def _common_root(paths: list[str]) -> str | None:
+    """The path of the nearest organization whose subtree holds every one of ``paths``."""
+    if not paths:
+        return None
+    prefix = os.path.commonprefix(paths)
+    return prefix[: prefix.rfind("/") + 1] if prefix.count("/") > 1 else None
+
+
+def _paths_of(session: Session, organization_ids) -> list[str]:
+    if not organization_ids:
+        return []
+    return list(session.scalars(select(Organization.path).where(Organization.id.in_(set(organization_ids)))))
+
+
+def _scope_path(session: Session, obj) -> str | None:
+    """Where in the union tree a change happened, from its object: an organization's own path; the path of the
+    organization a grant, membership, unit or plugin row names (``organization_id``); a person's newest
+    membership's; for a user, the nearest organization above every one of their grants. None (the whole tenant)
+    for anything else, and for a user with a grant over the whole tenant."""
+    if obj is None:
+        return None
+    if isinstance(obj, tuple):
+        organization = obj[0] == "organization" and str(obj[1]).isdigit()
+        return _common_root(_paths_of(session, [int(obj[1])])) if organization else None
+    if isinstance(obj, Organization):
+        return obj.path or None
+    if isinstance(obj, User):
+        ids = [grant.organization_id for grant in obj.grants]
+        return None if None in ids else _common_root(_paths_of(session, ids))
+    if isinstance(obj, Person):
+        newest = select(Membership.organization_id).where(Membership.person_id == obj.id)
+        ids = session.scalars(newest.order_by(Membership.id.desc()).limit(1)).all()
+        return _common_root(_paths_of(session, ids))
+    organization_id = getattr(obj, "organization_id", None)
+    return _common_root(_paths_of(session, [organization_id])) if isinstance(organization_id, int) else None
+
+
+def record(
+    session: Session, action: str, *, obj=None, before=None, after=None, actor=None, scope: str | None = None
+) -> AuditRecord:
     """Append one record to the current tenant's chain (or the platform chain outside a tenant).
 
-    ``obj`` is an ORM object or a ``(type, id)`` pair. The chain head is updated under a row lock, so two
+    ``obj`` is an ORM object or a ``(type, id)`` pair. The record's place in the union tree (``scope_path``, what a
+    federation admin's search goes by) comes from ``obj`` (``_scope_path``); ``scope``, an organization's path,
+    names it instead when the object does not tell. The chain head is updated under a row lock, so two
     transactions of one tenant append one after the other instead of forking the chain; the lock is held until
     the caller's transaction ends. The record is flushed, so it has its id.
     """
@@ -153,6 +204,7 @@ def record(session: Session, action: str, *, obj=None, before=None, after=None, 
         after=after,
         request_id=info.request_id,
         address=info.address,
+        scope_path=scope if scope is not None or tenant_id is None else _scope_path(session, obj),
         prev_hash=prev_hash,
     )
     entry.hash = compute_hash(entry)

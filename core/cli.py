@@ -1,4 +1,4 @@
-"""The ``gonghui`` command: serve, worker, scheduler, db, tenants, plugins, users, demo, plugin new.
+"""The ``gonghui`` command: serve, worker, scheduler, db, tenants, plugins, users, demo, plugin new, import, export.
 
 Every command builds the application from ``GONGHUI_*`` settings; a bad setting stops it with a message that
 names the variable.
@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from core import audit, jobs, migrate, scaffold, tenancy
 from core.auth.cli import users as users_cli
+from core.registry import exports as registry_exports
+from core.registry import imports as registry_imports
 from core.registry.regions import cli as regions_cli
 from core.settings import SettingsError
 
@@ -288,6 +290,8 @@ main.add_command(regions_cli)
 main.add_command(audit.commands)
 main.add_command(users_cli)
 main.add_command(scaffold.plugin)
+main.add_command(registry_imports.import_command)
+main.add_command(registry_exports.export_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

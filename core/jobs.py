@@ -239,18 +239,30 @@ class Scheduler:
 
     app: object
     jobs: list  # [(owner, PeriodicJob)]
+    #: Core's own upkeep that covers every tenant in one go (``PeriodicJob``s sent once per period, no tenant).
+    platform_jobs: list = field(default_factory=list)
     next_run: dict[str, float] = field(default_factory=dict)
 
-    def tick(self, now: float | None = None) -> list[tuple[str, int]]:
-        """Send every job that is due; return ``(job name, tenant id)`` for each message sent."""
+    def _due(self, job, now: float) -> bool:
+        if self.next_run.get(job.name, 0) > now:
+            return False
+        self.next_run[job.name] = now + job.every_seconds
+        return True
+
+    def tick(self, now: float | None = None) -> list[tuple[str, int | None]]:
+        """Send every job that is due; return ``(job name, tenant id)`` for each message sent (tenant id None for
+        a platform job)."""
         now = time.time() if now is None else now
         sent = []
         database = self.app.extensions["gonghui"].db
         with self.app.app_context(), database.unit_of_work() as session:
+            for job in self.platform_jobs:
+                if self._due(job, now):
+                    job.actor.send()
+                    sent.append((job.name, None))
             for owner, job in self.jobs:
-                if self.next_run.get(job.name, 0) > now:
+                if not self._due(job, now):
                     continue
-                self.next_run[job.name] = now + job.every_seconds
                 for tenant_id in tenants_with(session, owner):
                     job.actor.send(tenant=tenant_id)
                     sent.append((job.name, tenant_id))
@@ -264,5 +276,9 @@ class Scheduler:
 
 
 def scheduler_for(app) -> Scheduler:
+    from core.auth import login  # imported here: it declares actors with this module's decorator
+    from core.contributions import PeriodicJob
+
     plugins = app.extensions["gonghui"].plugins
-    return Scheduler(app, plugins.contributions("periodic_jobs"))
+    upkeep = [PeriodicJob("core.forget_sign_in_state", login.forget_sign_in_state, login.FORGET_EVERY_SECONDS)]
+    return Scheduler(app, plugins.contributions("periodic_jobs"), upkeep)

@@ -10,6 +10,8 @@ causes them, and delivered by a job once that change has committed.
   done and does nothing, so a message is handed to the gateway once; a worker that dies between the gateway
   call and the record leaves a claim that the sweep takes over after ``outbox_claim_timeout``, and the
   gateway drops the repeat by its client reference.
+- Once a message is sent, failed for good or skipped, its payload keeps only what operators need (``redactors``:
+  for a text message the template and the masked phone; the text, which may hold a sign-in code, is cleared).
 - ``core.sweep_outbox`` runs every minute per tenant and re-sends what is due: rows whose job was lost (Redis
   restarted), retries after a backoff, stale claims.
 """
@@ -169,6 +171,18 @@ def _deliver_sms(session: Session, tenant: Tenant, message: OutboxMessage) -> Ou
 deliverers: dict[str, Callable[[Session, Tenant, OutboxMessage], Outcome]] = {"sms": _deliver_sms}
 
 
+def _redact_sms(payload: dict) -> dict:
+    """What operators need of a text message once it is done: the template and the phone, masked. The text and
+    the template's parameters go: they may hold a sign-in code or someone's name."""
+    return {"phone": mask_phone(payload.get("phone")), "template": payload.get("template", ""), "redacted": True}
+
+
+#: How a finished message of each kind keeps its payload: only what operators need (the personal data it carried
+#: served the delivery and is cleared after it). A kind with none keeps its payload whole; the card-issuer work
+#: adds "card".
+redactors: dict[str, Callable[[dict], dict]] = {"sms": _redact_sms}
+
+
 def _describe(message: OutboxMessage) -> str:
     """How a log line names a message: never the phone in clear."""
     phone = message.payload.get("phone") if isinstance(message.payload, dict) else None
@@ -195,6 +209,10 @@ def _claim(session: Session, outbox_id: int, now: dt.datetime) -> bool:
 
 
 def _finish(message: OutboxMessage, status: str, *, provider_ref: str = "", error: str = "") -> None:
+    """A final status (sent, failed or skipped): nothing will deliver the message again, so its personal data goes."""
+    redact = redactors.get(message.kind)
+    if redact is not None and isinstance(message.payload, dict) and not message.payload.get("redacted"):
+        message.payload = redact(message.payload)
     message.status = status
     message.done_at = utcnow()
     message.provider_ref = provider_ref or None

@@ -50,6 +50,13 @@ class Settings:
     audit_retention_days: int = 183
     #: Mark session cookies Secure (set to true behind HTTPS).
     secure_cookies: bool = False
+    #: How many reverse proxies in front of the application append to ``X-Forwarded-For``/``-Proto``. 0 trusts no
+    #: such header: the caller's address is the connection's, so a client cannot name its own address and slip
+    #: out of the per-address sign-in limits. Set it to the number of proxies you run, never more.
+    proxy_hops: int = 0
+    #: argon2id cost of password hashes: ``rfc9106-low-memory`` (64 MiB, 3 passes). ``fast-for-tests`` is for
+    #: the test kit only; a deployment that set it would hand out cheap hashes to crack.
+    password_hashing: str = "rfc9106-low-memory"
 
     @property
     def embedded_jobs(self) -> bool:
@@ -87,6 +94,16 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"{PREFIX}REDIS_URL: expected a redis:// URL, got {settings.redis_url!r}")
     if settings.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
         raise SettingsError(f"{PREFIX}LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {settings.log_level!r}")
+    from core.auth.passwords import HASHING
+
+    if settings.password_hashing not in HASHING:
+        raise SettingsError(
+            f"{PREFIX}PASSWORD_HASHING: expected one of {', '.join(HASHING)}, got {settings.password_hashing!r}"
+        )
+    if not 0 <= settings.proxy_hops <= 5:
+        raise SettingsError(
+            f"{PREFIX}PROXY_HOPS: expected the number of proxies in front (0 to 5), got {settings.proxy_hops}"
+        )
     if not 1 <= settings.port <= 65535:
         raise SettingsError(f"{PREFIX}PORT: expected a port between 1 and 65535, got {settings.port}")
     if len(settings.secret_key) < 32:

@@ -34,6 +34,8 @@ def _test_settings(tmp: Path) -> settings_module.Settings:
         redis_url=os.environ.get("GONGHUI_TEST_REDIS_URL", ""),
         secret_key="test-secret-key-" + "x" * 32,
         log_level="WARNING",
+        # Cheap argon2 parameters: thousands of hashes in a suite. Deployments keep the default (core.auth.passwords).
+        password_hashing="fast-for-tests",
     )
 
 

@@ -11,7 +11,17 @@ from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
 from core.app import db_session, plugin_settings, unit_of_work
-from core.auth import has_permission, require
+from core.auth import (
+    WHOLE_TENANT,
+    csrf_token,
+    has_permission,
+    in_scope,
+    require,
+    require_in_scope,
+    scope_filter,
+    scope_paths,
+    subtree_bounds,
+)
 from core.contributions import (
     DashboardWidget,
     Exporter,
@@ -38,13 +48,14 @@ from core.integrations import (
 )
 from core.jobs import actor
 from core.masking import mask_id_number, mask_phone
+from core.models.organization import Organization
 from core.plugins import PluginMeta, hookimpl
 from core.secrets import MissingSecret, SecretRef
 from core.secrets import resolve as resolve_secret
 from core.tenancy import current_tenant, require_tenant, tenant_scope
 from core.web import render_page
 
-TOOLKIT_VERSION = "1.0"
+TOOLKIT_VERSION = "1.1"
 
 __all__ = [
     "TOOLKIT_VERSION",
@@ -82,6 +93,15 @@ __all__ = [
     "render_page",
     "require",
     "has_permission",
+    "csrf_token",
+    # data scope: which part of the union tree the caller may act on (added in 1.1)
+    "WHOLE_TENANT",
+    "scope_paths",
+    "in_scope",
+    "scope_filter",
+    "require_in_scope",
+    "subtree_bounds",
+    "Organization",
     # errors
     "DomainError",
     "Conflict",

@@ -18,10 +18,9 @@ from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
 from core.app import db_session
-from core.auth import WHOLE_TENANT, check, in_scope, require, require_signed_in, scope_filter, scope_paths, subtree_bounds
-from core.auth.scope import narrowest
+from core.auth import check, in_scope, require, require_signed_in, scope_paths, subtree_bounds
 from core.errors import InvalidInput, NotFound
-from core.models.organization import FEDERATION_KINDS, Organization
+from core.models.organization import Organization
 from core.models.region import Region
 from core.models.unit import ECONOMIC_TYPES, INDUSTRIES, Unit
 from core.registry import organizations, regions, unit_search, units
@@ -132,20 +131,7 @@ class CodeListsSchema(Schema):
 def visible(user, permission: str) -> sa.ColumnElement:
     """A WHERE clause: the units ``user`` may use ``permission`` on (see the module docstring)."""
     roots = scope_paths(user, permission)
-    if roots == WHOLE_TENANT:
-        return sa.true()
-    if not roots:
-        return sa.false()
-    covered = Unit.organization_id.in_(sa.select(Organization.id).where(scope_filter(user, permission, Organization.path)))
-    areas = db_session().scalars(
-        sa.select(Region.path)
-        .join(Organization, Organization.region_id == Region.id)
-        .where(Organization.path.in_(roots), Organization.kind.in_(FEDERATION_KINDS))
-    ).all()
-    if not areas:
-        return covered
-    in_areas = sa.or_(*[sa.and_(Unit.region_path >= low, Unit.region_path < high) for low, high in map(subtree_bounds, narrowest(areas))])
-    return sa.or_(covered, sa.and_(Unit.organization_id.is_(None), in_areas))
+    return units.within(roots, units.federation_areas(db_session(), roots))
 
 
 def _visible_unit(unit_id: int, permission: str) -> Unit:

@@ -233,6 +233,21 @@ def sign_out_everywhere(session: Session, user: User, *, actor, revoke_tokens: b
     return revoked
 
 
+def link_person(session: Session, user: User, person, *, actor) -> None:
+    """Link ``user``'s account to their own ``person`` in the registry (None unlinks), so they can read what is held
+    about them (``GET /api/v1/me/export``). A person has at most one account in a tenant."""
+    require_may_manage(actor, user)
+    person_id = person.id if person is not None else None
+    if person_id is not None and session.scalar(
+        sa.select(User.id).where(User.person_id == person_id, User.id != user.id)
+    ) is not None:
+        raise Conflict("another account is linked to this person", errors={"person_id": ["taken"]})
+    before = {"person_id": user.person_id}
+    user.person_id = person_id
+    session.flush()
+    audit.record(session, "user.link_person", obj=user, before=before, after={"person_id": person_id}, actor=actor)
+
+
 def change_password(session: Session, user: User, *, new: str) -> None:
     """Set the user's own new password (the caller checked the current one). Every other session ends."""
     _check_password(new, user.username, field="new_password")

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 import math
 import secrets
 from dataclasses import dataclass
@@ -31,13 +32,16 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core import audit, crypto, outbox
+from core import audit, crypto, outbox, tenancy
 from core.auth import passwords
 from core.auth.accounts import ADMIN_ROLES, find_by_phone, normalize_phone, normalize_username, phone_index
 from core.db import utcnow
 from core.errors import DomainError, Forbidden, Unauthorized
+from core.jobs import actor
 from core.models.login import LoginCode, LoginThrottle
 from core.models.user import User
+
+log = logging.getLogger(__name__)
 
 #: A transaction of its own, committed when the block ends (``core.app.unit_of_work`` in a request).
 UnitOfWork = Callable[[], ContextManager[Session]]
@@ -133,7 +137,7 @@ def _tenant_is(tenant_id: int | None):
     return LoginThrottle.tenant_id.is_(None) if tenant_id is None else LoginThrottle.tenant_id == tenant_id
 
 
-def _throttles(session: Session, tenant_id: int | None, keys: list[tuple[str, str]]) -> dict[str, LoginThrottle]:
+def throttles(session: Session, tenant_id: int | None, keys: list[tuple[str, str]]) -> dict[str, LoginThrottle]:
     """The rows of ``keys`` (``(kind, key)``), made if missing and locked for this transaction, by kind."""
     keys = sorted({(kind, key[:200]) for kind, key in keys})  # one order everywhere: no deadlock between two
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -183,7 +187,7 @@ class _Attempt:
 def _begin_password_attempt(session: Session, tenant_id: int | None, username: str, address: str) -> _Attempt:
     """Count the attempt as a failure before the password is checked; refuse it if a count says wait."""
     now = utcnow()
-    rows = _throttles(session, tenant_id, _password_keys(username, address))
+    rows = throttles(session, tenant_id, _password_keys(username, address))
     account, pair, everywhere = rows["account"], rows["pair"], rows["address"]
     for row in (everywhere, pair):
         wait = _blocked(row, now)
@@ -250,15 +254,32 @@ def locked_until(session: Session, tenant_id: int | None, usernames: list[str]) 
     return dict(rows.all())
 
 
-def _record_address_failure(session: Session, tenant_id: int | None, address: str) -> None:
-    _count(_throttles(session, tenant_id, [("address", address)])["address"], ADDRESS, utcnow())
+def record_address_failure(session: Session, tenant_id: int | None, address: str) -> None:
+    """Count a failed try (a wrong password or code) against ``address``."""
+    _count(throttles(session, tenant_id, [("address", address)])["address"], ADDRESS, utcnow())
 
 
-def _address_wait(session: Session, tenant_id: int | None, address: str) -> None:
+def check_address_wait(session: Session, tenant_id: int | None, address: str) -> None:
+    """Raise ``TooManyAttempts`` while ``address`` must wait after too many failed tries."""
     row = session.scalar(sa.select(LoginThrottle).where(
         _tenant_is(tenant_id), LoginThrottle.kind == "address", LoginThrottle.key == address[:200]))
     wait = _blocked(row, utcnow()) if row is not None else None
     if wait:
+        raise TooManyAttempts(wait)
+
+
+def count_code_sent(own: UnitOfWork, tenant_id: int, index: str, address: str, now: dt.datetime) -> None:
+    """Count a code texted to the phone whose blind index is ``index``, asked from ``address`` (sign-in and
+    sign-up codes share the limits ``SMS_PHONE`` and ``SMS_ADDRESS``), in a transaction of its own so the count
+    holds whatever follows; raise ``TooManyAttempts`` instead, counting nothing, while either must wait."""
+    with own() as counting:
+        rows = throttles(counting, tenant_id, [("sms_phone", index), ("sms_address", address)])
+        wait = max((w for w in (_blocked(rows["sms_phone"], now), _blocked(rows["sms_address"], now)) if w),
+                   default=None)
+        if wait is None:
+            _count(rows["sms_phone"], SMS_PHONE, now)
+            _count(rows["sms_address"], SMS_ADDRESS, now)
+    if wait is not None:
         raise TooManyAttempts(wait)
 
 
@@ -329,7 +350,8 @@ def may_use_codes(user: User) -> bool:
     return user.active and not user.is_platform_admin and not any(g.role in ADMIN_ROLES for g in user.grants)
 
 
-def _code_hash(salt: str, code: str) -> str:
+def code_hash(salt: str, code: str) -> str:
+    """What is kept of a texted code: its keyed hash with ``salt``, never the code."""
     return crypto.blind_index("login_code", f"{salt}:{code}")
 
 
@@ -340,15 +362,7 @@ def send_sign_in_code(session: Session, own: UnitOfWork, *, tenant_id: int, phon
     phone = normalize_phone(phone)
     index = phone_index(phone)
     now = utcnow()
-    with own() as counting:
-        rows = _throttles(counting, tenant_id, [("sms_phone", index), ("sms_address", address)])
-        wait = max((w for w in (_blocked(rows["sms_phone"], now), _blocked(rows["sms_address"], now)) if w),
-                   default=None)
-        if wait is None:
-            _count(rows["sms_phone"], SMS_PHONE, now)
-            _count(rows["sms_address"], SMS_ADDRESS, now)
-    if wait is not None:
-        raise TooManyAttempts(wait)
+    count_code_sent(own, tenant_id, index, address, now)
     user = find_by_phone(session, phone)
     if user is None or not may_use_codes(user):
         return
@@ -358,7 +372,7 @@ def send_sign_in_code(session: Session, own: UnitOfWork, *, tenant_id: int, phon
     )
     code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
     salt = secrets.token_hex(8)
-    row = LoginCode(user_id=user.id, phone_index=index, salt=salt, code_hash=_code_hash(salt, code),
+    row = LoginCode(user_id=user.id, phone_index=index, salt=salt, code_hash=code_hash(salt, code),
                     created_at=now, expires_at=now + CODE_LIFETIME, attempts=0)
     session.add(row)
     session.flush()
@@ -375,7 +389,7 @@ def sign_in_with_code(
     wrong one counts against the address like a wrong password. Raises ``WrongCredentials`` or
     ``TooManyAttempts``."""
     phone = normalize_phone(phone)
-    _address_wait(session, tenant_id, address)
+    check_address_wait(session, tenant_id, address)
     index, now, code = phone_index(phone), utcnow(), (code or "").strip()
     with own() as counting:
         current = counting.scalar(
@@ -384,11 +398,11 @@ def sign_in_with_code(
                    LoginCode.attempts < CODE_ATTEMPTS)
             .order_by(LoginCode.id.desc()).limit(1).with_for_update()
         )
-        matches = current is not None and hmac.compare_digest(_code_hash(current.salt, code), current.code_hash)
+        matches = current is not None and hmac.compare_digest(code_hash(current.salt, code), current.code_hash)
         if current is not None:
             current.attempts += 1
         if not matches:
-            _record_address_failure(counting, tenant_id, address)
+            record_address_failure(counting, tenant_id, address)
         code_id = current.id if matches else None
     if code_id is None:
         raise WrongCredentials("验证码错误或已失效，请重新获取。")
@@ -401,3 +415,36 @@ def sign_in_with_code(
         raise WrongCredentials("验证码错误或已失效，请重新获取。")
     complete_sign_in(session, user, "sms")
     return user
+
+
+# --- forgetting ---------------------------------------------------------------------------------------------------
+
+#: A count nobody has added to for this long starts from zero anyway (the longest window, and how long locks
+#: are remembered), so its row says nothing any more.
+FORGET_AFTER = max(LOCKS_REMEMBERED, ACCOUNT_WINDOW, PAIR.window, ADDRESS.window, SMS_PHONE.window, SMS_ADDRESS.window)
+#: How often ``core.forget_sign_in_state`` runs (core's own schedule, once for every tenant: ``core.jobs``).
+FORGET_EVERY_SECONDS = 3600
+
+
+def forget_stale_state(session: Session, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Delete sign-in codes past their expiry and counts that no longer hold anything back, in every tenant and
+    the platform; return how many of each. A count still blocking someone, or remembering a recent lock, stays."""
+    now = now or utcnow()
+    with tenancy.platform_scope("sign-in clean-up covers every tenant"):
+        codes = session.execute(
+            sa.delete(LoginCode).where(LoginCode.expires_at < now).execution_options(synchronize_session=False)
+        ).rowcount
+        counts = session.execute(
+            sa.delete(LoginThrottle)
+            .where(sa.or_(LoginThrottle.last_event_at.is_(None), LoginThrottle.last_event_at < now - FORGET_AFTER),
+                   sa.or_(LoginThrottle.blocked_until.is_(None), LoginThrottle.blocked_until < now))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return codes, counts
+
+
+@actor("core.forget_sign_in_state", max_retries=0)
+def forget_sign_in_state(session: Session, tenant) -> None:
+    codes, counts = forget_stale_state(session)
+    if codes or counts:
+        log.info("sign-in clean-up: %d expired codes and %d stale counts deleted", codes, counts)

@@ -1,18 +1,38 @@
-"""Passwords: argon2id hashes (argon2-cffi's defaults, RFC 9106's second recommended setting) and the policy a
-new password must meet."""
+"""Passwords: argon2id hashes and the policy a new password must meet.
+
+The cost is the setting ``GONGHUI_PASSWORD_HASHING``: ``rfc9106-low-memory`` (the default: argon2-cffi's defaults,
+RFC 9106's second recommended setting, 64 MiB and 3 passes) in every deployment. ``fast-for-tests`` (8 KiB, one
+pass) is for the test kit only, where thousands of hashes would otherwise take minutes. A hash made under other
+parameters still verifies and is replaced by one under the deployment's at the next sign-in.
+"""
 from __future__ import annotations
 
 import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, has_app_context
 
 from core.models.user import User
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
 
-_hasher = PasswordHasher()
+DEFAULT_HASHING = "rfc9106-low-memory"
+HASHING = {
+    DEFAULT_HASHING: {},  # argon2-cffi's defaults: time_cost 3, memory_cost 65536 KiB, parallelism 4
+    "fast-for-tests": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _hasher_for(name: str) -> PasswordHasher:
+    return PasswordHasher(**HASHING[name])
+
+
+def _hasher() -> PasswordHasher:
+    name = current_app.extensions["gonghui"].settings.password_hashing if has_app_context() else DEFAULT_HASHING
+    return _hasher_for(name)
 
 #: What is wrong with a new password, in the words of the API (English) and of the pages (Chinese).
 PROBLEMS = {
@@ -24,7 +44,7 @@ PROBLEMS = {
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(user: User, password: str) -> bool:
@@ -32,24 +52,26 @@ def verify_password(user: User, password: str) -> bool:
     if not user.password_hash:
         waste_time(password)
         return False
+    hasher = _hasher()
     try:
-        _hasher.verify(user.password_hash, password)
+        hasher.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
     return True
 
 
-@functools.lru_cache(maxsize=1)
-def _dummy_hash() -> str:
-    return _hasher.hash("no such account")
+@functools.lru_cache(maxsize=None)
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    return hasher.hash("no such account")
 
 
 def waste_time(password: str) -> None:
     """Take as long as a real check, so an unknown user name cannot be told from a wrong password by timing."""
+    hasher = _hasher()
     try:
-        _hasher.verify(_dummy_hash(), password)
+        hasher.verify(_dummy_hash(hasher), password)
     except VerificationError:
         pass
 

@@ -79,14 +79,19 @@ def in_scope(user: User | None, permission: str, path: str) -> bool:
     return any(path.startswith(root) for root in scope_paths(user, permission))
 
 
-def scope_filter(user: User | None, permission: str, path_column):
-    """A WHERE clause limiting ``path_column`` to the caller's subtrees (false when they have none)."""
-    roots = scope_paths(user, permission)
-    if roots == WHOLE_TENANT:
+def subtree_filter(path_column, roots) -> sa.ColumnElement:
+    """A WHERE clause limiting ``path_column`` to the subtrees at ``roots``: true when they include the whole
+    tenant ("/"), false when there are none; a range scan per root otherwise (``subtree_bounds``)."""
+    if WHOLE_TENANT[0] in roots:
         return sa.true()
     if not roots:
         return sa.false()
     return sa.or_(*[sa.and_(path_column >= low, path_column < high) for low, high in map(subtree_bounds, roots)])
+
+
+def scope_filter(user: User | None, permission: str, path_column):
+    """A WHERE clause limiting ``path_column`` to the caller's subtrees (false when they have none)."""
+    return subtree_filter(path_column, scope_paths(user, permission))
 
 
 def require_in_scope(user: User | None, permission: str, path: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 from sqlalchemy.sql.util import find_tables
 
 from core.db import Base, utcnow
+from core.models.region import PATH
 from core.models.user import _OptionalTenant
 
 GENESIS = "0" * 64
@@ -42,6 +43,8 @@ class AuditRecord(_OptionalTenant, Base):
         sa.Index("ix_audit_record_object", "tenant_id", "object_type", "object_id"),
         sa.Index("ix_audit_record_actor", "tenant_id", "actor_id"),
         sa.Index("ix_audit_record_at", "tenant_id", "at"),
+        # A federation admin's search: a range of paths per subtree they hold a role in.
+        sa.Index("ix_audit_record_scope", "tenant_id", "scope_path"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -57,6 +60,9 @@ class AuditRecord(_OptionalTenant, Base):
     after: Mapped[dict | None] = mapped_column(sa.JSON)
     request_id: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
     address: Mapped[str] = mapped_column(sa.String(64), nullable=False, default="")
+    #: The materialised path of the organization the change concerns, locating the record in the union tree;
+    #: NULL when it concerns the tenant as a whole (and for records written before migration core_0007).
+    scope_path: Mapped[str | None] = mapped_column(PATH)
     prev_hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
     hash: Mapped[str] = mapped_column(sa.String(64), nullable=False)
 

@@ -33,6 +33,8 @@ class User(_OptionalTenant, Versioned, Timestamped, Base):
         ),
         # One phone per tenant, through its blind index (the phone itself is stored encrypted).
         sa.Index("uq_user_account_tenant_id_phone_index", "tenant_id", "phone_index", unique=True),
+        # A person has at most one account in a tenant.
+        sa.UniqueConstraint("tenant_id", "person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +51,10 @@ class User(_OptionalTenant, Versioned, Timestamped, Base):
     #: issued under, so every session issued before stops working.
     session_epoch: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime)
+    #: The worker's own person in the registry (``GET /api/v1/me/export``); NULL for staff with no such link.
+    #: SET NULL: removing a person leaves the account, unlinked. ``use_alter``: person refers back to
+    #: user_account (``filled_in_by_user_id``), so ``create_all`` adds this key after both tables exist.
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("person.id", ondelete="SET NULL", use_alter=True))
 
     # No order_by: "ORDER BY id" leads SQLite to walk the tenant's whole index instead of the user's grants.
     grants: Mapped[list["RoleGrant"]] = relationship(back_populates="user", lazy="selectin",

@@ -274,6 +274,12 @@ def _invalid(errors: dict[str, list[str]]) -> InvalidInput:
     return InvalidInput("the person's record has fields that are not valid", errors=errors)
 
 
+def field_errors(fields: dict) -> dict[str, list[str]]:
+    """What is wrong with ``fields`` (the name, lengths, coded values; not the ID number nor the phone), by field:
+    the checks ``create`` and ``update`` make, for bulk paths (imports) that check many rows before writing."""
+    return _field_errors(fields)
+
+
 def _field_errors(fields: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if "name" in fields and not (fields["name"] or "").strip():

@@ -19,8 +19,9 @@ from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength, Val
 from stdnum.iso7064 import mod_11_10
 
 from core import audit
+from core.auth.scope import narrowest, subtree_bounds
 from core.errors import Conflict, InvalidInput, NotFound
-from core.models.organization import Organization
+from core.models.organization import FEDERATION_KINDS, Organization
 from core.models.region import Region
 from core.models.unit import ECONOMIC_TYPES, HEAD_COUNTS, INDUSTRIES, Unit
 
@@ -115,6 +116,37 @@ def by_code(session: Session, value: str) -> Unit | None:
         raise InvalidInput("not a credit code", errors={"credit_code": [
             "a credit code (18 characters), a business registration number (15 digits) or an organisation code (9)"]})
     return session.scalar(sa.select(Unit).where(column == code))
+
+
+# --- who may act on which units ---------------------------------------------------------------------------------
+
+
+def federation_areas(session: Session, roots) -> tuple[str, ...]:
+    """The region paths of the federations (总工会) among the organizations at ``roots`` (paths): the areas whose
+    units without a union they act for, since such a unit applies to the local federation by territory."""
+    if not roots or "/" in roots:
+        return ()
+    paths = session.scalars(
+        sa.select(Region.path)
+        .join(Organization, Organization.region_id == Region.id)
+        .where(Organization.path.in_(roots), Organization.kind.in_(FEDERATION_KINDS))
+    ).all()
+    return narrowest(paths) if paths else ()
+
+
+def within(roots, areas=()) -> sa.ColumnElement:
+    """A WHERE clause: the units covered by a union in the subtrees at ``roots``, and the units without a union
+    in ``areas`` (``federation_areas``). Roots ``("/",)`` is the whole tenant, none is nothing."""
+    if "/" in roots:
+        return sa.true()
+    if not roots:
+        return sa.false()
+    in_roots = sa.or_(*[sa.and_(Organization.path >= low, Organization.path < high) for low, high in map(subtree_bounds, roots)])
+    covered = Unit.organization_id.in_(sa.select(Organization.id).where(in_roots))
+    if not areas:
+        return covered
+    in_areas = sa.or_(*[sa.and_(Unit.region_path >= low, Unit.region_path < high) for low, high in map(subtree_bounds, areas)])
+    return sa.or_(covered, sa.and_(Unit.organization_id.is_(None), in_areas))
 
 
 # --- reading ----------------------------------------------------------------------------------------------------

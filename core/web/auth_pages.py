@@ -3,13 +3,15 @@ workers and chairmen), ``/logout`` (POST; optionally everywhere), ``/password`` 
 
 They answer on a tenant's addresses, and ``/login`` and ``/password`` on a platform host for platform admins.
 Every form carries the session's CSRF token (``csrf_token()`` in any template); ``core.auth.authenticate``
-refuses a form without it before any view runs.
+refuses a form without it before any view runs. The sign-in logic is ``core.auth.login``'s; these views call it,
+keep what was typed (never a password) and name the field an error is about (``field``), so the page marks it.
 """
 from __future__ import annotations
 
 import functools
 
 from flask import Blueprint, flash, g, make_response, redirect, request, url_for
+from flask_babel import gettext as _
 
 from core import audit
 from core.app import db_session, unit_of_work
@@ -46,8 +48,15 @@ def _go(path: str):
     return redirect(request.script_root + path, code=303)
 
 
-def _refused(template: str, error: DomainError, **context):
-    response = make_response(render_page(template, error=error.message, **context), error.status)
+#: Which input a refusal is about, by the error's code, where the code says (a wrong password or code; a lock
+#: or a wait is about no field).
+FIELD_OF = {"login": {"wrong_credentials": "password", "account_inactive": "username"},
+            "sms": {"wrong_credentials": "code"},
+            "password": {"wrong_credentials": "current_password"}}
+
+
+def _refused(template: str, error: DomainError, field: str | None = None, **context):
+    response = make_response(render_page(template, error=error.message, field=field, **context), error.status)
     if isinstance(error, login.TooManyAttempts):
         response.headers["Retry-After"] = str(error.retry_after)
     return response
@@ -77,7 +86,7 @@ def login_page():
             password=request.form.get("password", ""), address=_address(),
         )
     except DomainError as error:
-        return _refused("core/auth/login.html", error, **form)
+        return _refused("core/auth/login.html", error, FIELD_OF["login"].get(error.code), **form)
     sign_in(user)
     return _go(form["next"])
 
@@ -97,10 +106,10 @@ def sms_page():
         user = login.sign_in_with_code(db_session(), unit_of_work, tenant_id=g.tenant.id, phone=form["phone"],
                                        code=request.form.get("code", ""), address=_address())
     except InvalidInput:
-        error = InvalidInput("请输入正确的 11 位手机号码。")
-        return _refused("core/auth/login_sms.html", error, **form)
+        error = InvalidInput(_("Enter a valid 11-digit mobile number."))
+        return _refused("core/auth/login_sms.html", error, "phone", **form)
     except DomainError as error:
-        return _refused("core/auth/login_sms.html", error, **form)
+        return _refused("core/auth/login_sms.html", error, FIELD_OF["sms"].get(error.code), **form)
     sign_in(user)
     return _go(form["next"])
 
@@ -117,7 +126,7 @@ def logout():
     elif user is not None:
         audit.record(db_session(), "user.sign_out", obj=user, actor=user)
     sign_out()
-    flash("您已在所有设备上退出登录。" if everywhere else "您已退出登录。")
+    flash(_("You have signed out on every device.") if everywhere else _("You have signed out."))
     return redirect(url_for("auth_pages.login_page"), code=303)
 
 
@@ -128,17 +137,17 @@ def password_page():
         return render_page("core/auth/password.html")
     new = request.form.get("new_password", "")
     if new != request.form.get("new_password_again", ""):
-        return _refused("core/auth/password.html", InvalidInput("两次输入的新密码不一致。"))
+        return _refused("core/auth/password.html", InvalidInput(_("The two new passwords differ.")), "new_password_again")
     problems = passwords.password_problems(new, username=g.user.username)
     if problems:
-        message = "新密码" + "；".join(passwords.PROBLEMS[p][1] for p in problems) + "。"
-        return _refused("core/auth/password.html", InvalidInput(message))
+        message = _("New password: %(problems)s.", problems="；".join(passwords.PROBLEMS[p][1] for p in problems))
+        return _refused("core/auth/password.html", InvalidInput(message), "new_password")
     try:
         login.check_current_password(db_session(), unit_of_work, g.user, request.form.get("current_password", ""),
                                      _address())
     except DomainError as error:
-        return _refused("core/auth/password.html", error)
+        return _refused("core/auth/password.html", error, FIELD_OF["password"].get(error.code))
     accounts.change_password(db_session(), g.user, new=new)
     sign_in(g.user)  # this browser carries on; every other session of the user has ended
-    flash("密码已修改。其他设备上的登录已全部退出。")
+    flash(_("Your password is changed. Every other device has been signed out."))
     return _go("/password")

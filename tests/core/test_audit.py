@@ -525,11 +525,113 @@ def test_one_record_is_read_by_its_id(api, yichang, make_user, trail, db):
 
 def test_only_those_who_may_read_the_trail_see_it(api, yichang, make_user, trail):
     _member, member_token = make_user(yichang, roles=["member"])
-    _federation, federation_token = make_user(yichang, roles=["federation_admin"])
+    _operator, operator_token = make_user(yichang, roles=["operator"])
 
     assert api(yichang).get("/api/v1/audit").status_code == 401
     assert api(yichang, member_token).get("/api/v1/audit").status_code == 403
-    assert api(yichang, federation_token).get("/api/v1/audit").status_code == 403
+    assert api(yichang, operator_token).get("/api/v1/audit").status_code == 403
+
+
+# --- where in the union tree: a federation admin sees their subtrees' records ------------------------------------
+
+
+@pytest.fixture
+def tree(db, yichang, make_user):
+    """宜昌 with two counties, a union under 夷陵区, and an admin of 夷陵区."""
+    from core.models.user import RoleGrant
+    from core.registry import organizations
+
+    with db() as session, tenancy.tenant_scope(yichang):
+        city = organizations.create(session, name="宜昌市总工会", kind="city_federation", actor="test")
+        yiling = organizations.create(session, name="夷陵区总工会", kind="county_federation", parent=city, actor="test")
+        xiling = organizations.create(session, name="西陵区总工会", kind="county_federation", parent=city, actor="test")
+        union = organizations.create(session, name="宜昌某某物流有限公司工会委员会", kind="grassroots_union",
+                                     parent=yiling, actor="test")
+        audit.record(session, "tenant.update", obj=yichang, actor="test")
+    admin, token = make_user(yichang)
+    with db() as session, tenancy.tenant_scope(yichang):
+        session.add(RoleGrant(user_id=admin.id, role="federation_admin", organization_id=yiling.id))
+    return SimpleNamespace(city=city, yiling=yiling, xiling=xiling, union=union, admin=admin, token=token)
+
+
+def test_a_federation_admin_finds_the_records_of_their_subtree_and_no_other(api, yichang, tree, db):
+    client = api(yichang, tree.token)
+
+    found = client.get("/api/v1/audit?page_size=200")
+
+    assert actions(found) == [("organization.create", str(tree.union.id)), ("organization.create", str(tree.yiling.id))]
+    assert [r["scope_path"] for r in found.json] == [tree.union.path, tree.yiling.path]
+    with db() as session, tenancy.tenant_scope(yichang):
+        sibling, tenant_wide = (
+            session.scalars(audit.search(object_id=str(tree.xiling.id))).one(),
+            session.scalars(audit.search(action="tenant.update")).one(),
+        )
+    assert client.get(f"/api/v1/audit/{sibling.id}").status_code == 404, "another county's record is not found"
+    assert client.get(f"/api/v1/audit/{tenant_wide.id}").status_code == 404, "so is a record about the whole tenant"
+    assert client.get(f"/api/v1/audit/{found.json[0]['id']}").status_code == 200
+
+
+def test_a_tenant_admin_still_sees_every_record_of_the_tenant(api, yichang, tree, make_user):
+    _admin, token = make_user(yichang, roles=["tenant_admin"])
+
+    found = api(yichang, token).get("/api/v1/audit?page_size=200")
+
+    assert len(actions(found)) == 5  # four organizations and the tenant's own record
+
+
+def test_each_record_knows_where_in_the_tree_its_object_is(db, yichang, tree):
+    from core.id_numbers import check_character
+    from core.models.user import RoleGrant, User
+    from core.registry import memberships, people
+
+    body = "42050619900101123"
+    with db() as session, tenancy.tenant_scope(yichang):
+        person = people.create(session, id_number=body + check_character(body), name="张三", actor="test")
+        joined = memberships.join(session, person=person, organization=tree.union, actor="test")
+        user = User(username="two-counties", display_name="两区用户")
+        session.add(user)
+        session.flush()
+        session.add_all([RoleGrant(user=user, role="federation_admin", organization_id=tree.yiling.id),
+                         RoleGrant(user=user, role="federation_admin", organization_id=tree.xiling.id)])
+        session.flush()
+        where = {
+            "membership": audit.record(session, "test", obj=joined, actor="test").scope_path,
+            "person": audit.record(session, "test", obj=person, actor="test").scope_path,
+            "user": audit.record(session, "test", obj=user, actor="test").scope_path,
+            "pair": audit.record(session, "test", obj=("organization", tree.xiling.id), actor="test").scope_path,
+            "named": audit.record(session, "test", obj=("note", "7"), scope=tree.union.path, actor="test").scope_path,
+            "tenant": audit.record(session, "test", obj=yichang, actor="test").scope_path,
+        }
+
+    assert where == {
+        "membership": tree.union.path, "person": tree.union.path,
+        "user": tree.city.path,  # the nearest organization above both of their grants
+        "pair": tree.xiling.path, "named": tree.union.path, "tenant": None,
+    }
+
+
+def test_a_record_from_before_records_had_a_place_in_the_tree_still_verifies(app, db, yichang, tree):
+    last = chain(app, yichang)[-1]
+    old = forged(tenant_id=yichang.id, seq=last.seq + 1, prev_hash=last.hash)  # no scope_path, as written then
+    assert "scope_path" not in old
+    with behind_the_applications_back(app) as connection:
+        connection.execute(sa.insert(AuditRecord.__table__).values(**old))
+        connection.execute(sa.text("UPDATE audit_chain_head SET seq = :seq, hash = :hash WHERE chain = :chain"),
+                           {"seq": old["seq"], "hash": old["hash"], "chain": yichang.id})
+
+    assert verify(app).exit_code == 0
+
+
+def test_verify_names_a_record_moved_to_another_place_in_the_tree(app, db, yichang, tree):
+    moved = chain(app, yichang)[1]
+    with behind_the_applications_back(app) as connection:
+        connection.execute(sa.text("UPDATE audit_record SET scope_path = :path WHERE id = :id"),
+                           {"path": tree.xiling.path, "id": moved.id})
+
+    result = verify(app)
+
+    assert result.exit_code == 1
+    assert f"altered record (seq {moved.seq}, id {moved.id}): its hash does not match its content" in result.output
 
 
 def test_another_tenants_records_are_never_shown_and_their_ids_are_not_found(

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from core import tenancy
 from core.auth import login
+from core.db import utcnow
 from core.models.login import LoginThrottle
 from tests.core.test_auth_kit import PASSWORD, Browser, audit_actions, staff, token_for, tree  # noqa: F401
 
@@ -294,3 +295,107 @@ def test_counts_are_kept_per_tenant(tree, staff, app, make_tenant, make_user):
         yichang_browser.sign_in("wang", f"guess-{n}")
 
     assert Browser(app, changzhou).sign_in("wang").status_code == 303
+
+
+# --- behind a reverse proxy (GONGHUI_PROXY_HOPS) ------------------------------------------------------------------
+
+
+def _addresses_counted(db, tenant) -> set[str]:
+    with db() as session, tenancy.tenant_scope(tenant):
+        return set(session.scalars(sa.select(LoginThrottle.key).where(LoginThrottle.kind == "address")))
+
+
+def _guess_through_the_proxy(application, tenant, forwarded_for: str):
+    """A wrong password from a client whose request reaches us through our proxy at 10.0.0.2."""
+    browser = Browser(application, tenant, address="10.0.0.2")
+    browser.client.environ_base["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    return browser.sign_in("wang", "guess")
+
+
+def test_with_no_proxy_configured_a_forwarded_address_is_the_clients_own_word_and_is_ignored(tree, staff, app, db):
+    staff(tree.tenant, "wang", ("chairman", tree.yiling_union))
+
+    _guess_through_the_proxy(app, tree.tenant, "192.0.2.1")
+    _guess_through_the_proxy(app, tree.tenant, "192.0.2.2")
+
+    assert _addresses_counted(db, tree.tenant) == {"10.0.0.2"}, "a made-up X-Forwarded-For escapes no limit"
+
+
+def test_behind_one_configured_proxy_each_client_is_counted_at_the_address_the_proxy_saw(
+    tree, staff, app, db, gonghui_settings
+):
+    import dataclasses
+
+    from core.app import create_app
+
+    staff(tree.tenant, "wang", ("chairman", tree.yiling_union))
+    proxied = create_app(dataclasses.replace(gonghui_settings, proxy_hops=1))
+    try:
+        _guess_through_the_proxy(proxied, tree.tenant, "192.0.2.1")
+        # What the client claimed comes first; our proxy appended the address it saw last, and only that counts.
+        _guess_through_the_proxy(proxied, tree.tenant, "203.0.113.9, 192.0.2.2")
+    finally:
+        proxied.extensions["gonghui_jobs"].stop_worker()
+        proxied.extensions["gonghui"].db.engine.dispose()
+
+    assert _addresses_counted(db, tree.tenant) == {"192.0.2.1", "192.0.2.2"}
+
+
+# --- clean-up -----------------------------------------------------------------------------------------------------
+
+
+def test_every_hour_expired_codes_and_counts_that_hold_nobody_back_are_deleted_in_every_tenant(
+    tree, staff, app, db, jobs, make_tenant
+):
+    from core.jobs import scheduler_for
+    from core.models.login import LoginCode
+
+    wang = staff(tree.tenant, "wang", ("chairman", tree.yiling_union))
+    now = utcnow()
+    day = dt.timedelta(days=1)
+    with db() as session, tenancy.tenant_scope(tree.tenant):
+        for name, expires in (("expired", now - dt.timedelta(minutes=1)), ("valid", now + dt.timedelta(minutes=4))):
+            session.add(LoginCode(user_id=wang.id, phone_index=name, salt="s", code_hash="h", expires_at=expires))
+        for key, last, blocked in (
+            ("quiet for two days", now - 2 * day, None),
+            ("locked long ago, and still locked", now - 2 * day, now + day),
+            ("failed an hour ago", now - dt.timedelta(hours=1), None),
+        ):
+            session.add(LoginThrottle(kind="account", key=key, events=3, last_event_at=last, blocked_until=blocked))
+    with db() as session, tenancy.platform_scope("test: a platform sign-in's count"):
+        session.add(LoginThrottle(tenant_id=None, kind="address", key="203.0.113.1", events=1,
+                                  last_event_at=now - 2 * day))
+
+    sent = scheduler_for(app).tick(now=1000.0)
+    jobs.drain()
+
+    assert ("core.forget_sign_in_state", None) in sent, "one job covers every tenant and the platform"
+    with db() as session, tenancy.platform_scope("test: read what is left"):
+        assert sorted(session.scalars(sa.select(LoginCode.phone_index))) == ["valid"]
+        assert sorted(session.scalars(sa.select(LoginThrottle.key))) == [
+            "failed an hour ago", "locked long ago, and still locked"]
+
+
+def test_a_deployment_hashes_at_full_cost_and_a_cheaper_hash_is_replaced_at_the_next_sign_in(
+    tree, staff, app, db, gonghui_settings
+):
+    import dataclasses
+
+    from core.app import create_app
+    from core.auth import passwords
+    from core.models.user import User
+    from core.settings import Settings
+
+    assert Settings().password_hashing == "rfc9106-low-memory", "only the test kit hashes cheaply"
+    wang = staff(tree.tenant, "wang", ("chairman", tree.yiling_union))  # hashed by the test kit, cheaply
+    deployment = create_app(dataclasses.replace(gonghui_settings, password_hashing="rfc9106-low-memory"))
+    try:
+        assert Browser(deployment, tree.tenant).sign_in("wang").status_code == 303
+    finally:
+        deployment.extensions["gonghui_jobs"].stop_worker()
+        deployment.extensions["gonghui"].db.engine.dispose()
+
+    with db() as session, tenancy.tenant_scope(tree.tenant):
+        upgraded = session.get(User, wang.id).password_hash
+    assert "$m=65536,t=3,p=4$" in upgraded
+    assert not passwords._hasher_for("rfc9106-low-memory").check_needs_rehash(upgraded)

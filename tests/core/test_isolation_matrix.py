@@ -20,8 +20,9 @@ from core.models.user import RoleGrant
 from core.models.region import Region
 from core.registry import organizations, regions
 
-#: Path parameters that do not name a tenant's object: a plugin's name is the same in every tenant.
-NOT_OBJECTS = {"name"}
+#: Path parameters that do not name a tenant's object: a plugin's name is the same in every tenant; an import or
+#: export kind (units, organizations, members) too, and a data-quality check's name.
+NOT_OBJECTS = {"name", "kind", "check"}
 #: Platform endpoints: tenant users reach them only on a platform host, where their tokens are unknown.
 PLATFORM_PREFIXES = ("/api/v1/tenants",)
 NONEXISTENT = 987654321
@@ -136,6 +137,14 @@ def _person(world, session, made):
     return person.id
 
 
+def _import_batch(world, session, made):
+    from core.registry import imports
+
+    scope = imports.Scope((world.yiling.path,))
+    return imports.new_batch(session, kind="organizations", filename="名单.xlsx", stored_path="imports/none.xlsx",
+                             size=0, user=None, scope=scope).id
+
+
 @dataclass(frozen=True)
 class Kind:
     make: object
@@ -152,6 +161,7 @@ FACTORIES = {
     "token_id": Kind(_token),
     "unit_id": Kind(_unit, "/api/v1/units"),
     "person_id": Kind(_person, "/api/v1/people"),
+    "batch_id": Kind(_import_batch, "/api/v1/imports"),
 }
 
 

@@ -212,6 +212,26 @@ def test_lists_filter_by_kind_status_parent_region_and_name_and_subtrees_come_a_
     assert _names(admin.get(f"/api/v1/organizations/{yiling}/subtree?kind=grid_union")) == ["小溪塔街道网格工会"]
 
 
+def test_a_long_list_counts_only_so_far_and_says_its_total_is_at_least_that(yichang, staff, monkeypatch):
+    import json
+
+    from core.api import pagination
+
+    admin = staff("tenant_admin")
+    yiling = yichang.id("夷陵区总工会")
+    monkeypatch.setattr(pagination, "COUNT_CEILING", 5)  # the city's tree has 50,000 unions; this demo seven
+
+    first = json.loads(admin.get(f"/api/v1/organizations/{yiling}/subtree?page_size=2").headers["X-Pagination"])
+    last = json.loads(admin.get(f"/api/v1/organizations/{yiling}/subtree?page_size=2&page=4").headers["X-Pagination"])
+    short = json.loads(admin.get(f"/api/v1/organizations/{yiling}/subtree?page_size=2&kind=grid_union")
+                       .headers["X-Pagination"])
+
+    assert (first["total"], first["total_is_lower_bound"], first["next_page"]) == (6, True, 2)
+    assert "total_is_lower_bound" not in last and (last["total"], last["last_page"]) == (7, 4), \
+        "counted up to the page asked for, the end is known again"
+    assert short == {"total": 1, "total_pages": 1, "first_page": 1, "last_page": 1, "page": 1}
+
+
 def test_the_subtree_is_one_range_scan_on_the_path_index(yichang, app):
     root = yichang.read("夷陵区总工会")
     statement = organizations.subtree(root).where(Organization.tenant_id == yichang.tenant.id)

@@ -93,6 +93,30 @@ def test_a_text_message_is_sent_once_the_transaction_that_wrote_it_commits(make_
     assert MASKED in caplog.text and PHONE not in caplog.text, "logs show the phone masked, never in clear"
 
 
+def test_once_a_text_message_is_sent_only_the_template_and_the_masked_phone_are_kept(make_tenant, db, jobs):
+    tenant = make_tenant(plugins=["unreliable_sms"])
+
+    outbox_id = send_sms(db, tenant, text="您的登录验证码是 482913，5 分钟内有效。", template="login_code",
+                         params={"code": "482913"})
+    jobs.drain()
+
+    message = row(db, tenant, outbox_id)
+    assert texts_sent_to(PHONE) == ["您的登录验证码是 482913，5 分钟内有效。"]
+    assert message.status == "sent"
+    assert message.payload == {"phone": MASKED, "template": "login_code", "redacted": True}, "no code, no phone"
+
+
+def test_a_message_that_failed_for_good_keeps_no_phone_either(make_tenant, db, jobs):
+    tenant = make_tenant(plugins=["unreliable_sms"])
+
+    outbox_id = send_sms(db, tenant, phone="13800000000")  # the provider's 空号: refused for good
+    jobs.drain()
+
+    message = row(db, tenant, outbox_id)
+    assert (message.status, message.payload["phone"]) == ("failed", "138****0000")
+    assert "text" not in message.payload
+
+
 def test_a_text_message_is_sent_once_even_when_the_delivery_job_runs_twice(make_tenant, db, jobs):
     tenant = make_tenant(plugins=["unreliable_sms"])
 
