@@ -89,11 +89,7 @@ def places(session) -> list[Place]:
     found = []
     for street in (r for r in rows if r.level == "street"):
         county = by_id[street.parent_id]
-        town = street.name.removeprefix(county.name)
-        for ending in ("街道办事处", "街道", "镇", "乡"):
-            if town.endswith(ending) and len(town) > len(ending) + 1:
-                town = town[: -len(ending)]
-                break
+        town = regions.place_name(street, county)
         found.append(Place(street.id, street.path, county.code, ("宜昌", "宜昌市", county.name, f"宜昌市{county.name}", town, "湖北", "")))
     return found
 

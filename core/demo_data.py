@@ -36,6 +36,7 @@ from core.models.person import ETHNICITIES, Person
 from core.models.region import Region
 from core.models.unit import Unit
 from core.registry import organizations, people, unit_search, units
+from core.registry.regions import place_name
 
 UNITS = 2_000
 ORGANIZATIONS = 200
@@ -105,12 +106,7 @@ def _streets(session: Session) -> tuple[list[Street], Region]:
         if region.level != "street":
             continue
         county = by_id[region.parent_id]
-        town = region.name.removeprefix(county.name)
-        for ending in ("街道办事处", "街道", "镇", "乡"):
-            if town.endswith(ending) and len(town) > len(ending) + 1:
-                town = town[: -len(ending)]
-                break
-        streets.append(Street(region, county, town))
+        streets.append(Street(region, county, place_name(region, county)))
     return streets, city
 
 

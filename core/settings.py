@@ -48,6 +48,9 @@ class Settings:
     outbox_claim_timeout: int = 300
     #: Audit records are kept at least this many days (MLPS 2.0 asks for six months).
     audit_retention_days: int = 183
+    #: Days an import's uploaded file (and its checked rows) is kept after the batch was applied, rejected or
+    #: failed; then ``core.expire_import_files`` removes them (the batch, its counts and errors stay).
+    import_files_kept_days: int = 30
     #: Mark session cookies Secure (set to true behind HTTPS).
     secure_cookies: bool = False
     #: How many reverse proxies in front of the application append to ``X-Forwarded-For``/``-Proto``. 0 trusts no
@@ -104,6 +107,9 @@ def _check(settings: Settings) -> None:
         raise SettingsError(
             f"{PREFIX}PROXY_HOPS: expected the number of proxies in front (0 to 5), got {settings.proxy_hops}"
         )
+    if settings.import_files_kept_days < 1:
+        days = settings.import_files_kept_days
+        raise SettingsError(f"{PREFIX}IMPORT_FILES_KEPT_DAYS: expected at least 1 day, got {days}")
     if not 1 <= settings.port <= 65535:
         raise SettingsError(f"{PREFIX}PORT: expected a port between 1 and 65535, got {settings.port}")
     if len(settings.secret_key) < 32:

@@ -16,11 +16,12 @@ from core.api.pagination import page_of
 from core.app import db_session
 from core.auth import accounts, login
 from core.auth.permissions import ROLES, check, require, require_signed_in
-from core.auth.scope import WHOLE_TENANT, grant_paths, scope_paths
+from core.auth.scope import WHOLE_TENANT, grant_paths, in_scope, scope_paths
 from core.errors import NotFound
 from core.masking import mask_phone
 from core.models.organization import Organization
 from core.models.user import ApiToken, RoleGrant, User
+from core.registry import people
 
 blp = ApiBlueprint("users", __name__, description="Users of the tenant and the roles they hold")
 
@@ -82,6 +83,15 @@ class SignOutEverywhereSchema(Schema):
 
 class SignedOutSchema(Schema):
     tokens_revoked = fields.Integer()
+
+
+class PersonLinkSchema(Schema):
+    id_number = fields.String(required=True, metadata={"description": "the ID number of the user's own person"})
+
+
+class PersonLinkedSchema(Schema):
+    user_id = fields.Integer()
+    person_id = fields.Integer()
 
 
 class TokenListSchema(Schema):
@@ -284,6 +294,24 @@ def unlock(user_id):
     """Lift the lock that wrong passwords put on a user's password sign-in"""
     user = _target()
     login.unlock(db_session(), user, actor=g.user)
+
+
+@blp.route("/<int:user_id>/person", methods=["POST"])
+@blp.arguments(PersonLinkSchema)
+@blp.response(200, PersonLinkedSchema)
+@require("users.manage")
+def link_person(data, user_id):
+    """Link a user's account to their own person in the registry, found by ID number (a person of your area);
+    409 if another account is linked to that person"""
+    user = _target()
+    session = db_session()
+    person = people.find_by_id_number(session, data["id_number"])
+    home = people.home(session, person) if person is not None else None
+    if person is None or not (scope_paths(g.user, "people.read") == WHOLE_TENANT
+                              or (home is not None and in_scope(g.user, "people.read", home.path))):
+        raise NotFound("no person with this ID number in your area", errors={"id_number": ["not registered"]})
+    accounts.link_person(session, user, person, actor=g.user)
+    return {"user_id": user.id, "person_id": person.id}
 
 
 @blp.route("/<int:user_id>/tokens", methods=["GET"])

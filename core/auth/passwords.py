@@ -8,6 +8,7 @@ parameters still verifies and is replaced by one under the deployment's at the n
 from __future__ import annotations
 
 import functools
+import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -74,6 +75,21 @@ def waste_time(password: str) -> None:
         hasher.verify(_dummy_hash(hasher), password)
     except VerificationError:
         pass
+
+
+#: The characters of a one-time password: no 0/O, 1/l/I, so it can be read out over the phone.
+_ONE_TIME_LETTERS = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
+_ONE_TIME_DIGITS = "23456789"
+
+
+def one_time_password() -> str:
+    """A random password an admin hands to a user (a new account, a reset): 12 characters, letters and digits,
+    about 70 bits; it meets the policy, and the user changes it after signing in."""
+    alphabet = _ONE_TIME_LETTERS + _ONE_TIME_DIGITS
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(12))
+        if not password_problems(candidate):
+            return candidate
 
 
 def password_problems(password: str, *, username: str = "") -> list[str]:

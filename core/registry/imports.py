@@ -18,8 +18,9 @@ savepoint per row, each change audited as usual. The check runs them too, inside
 plan is what the functions would do, not a guess at it. Members are the big files (a city's roster), so new people
 and their memberships are written in bulk (``_Members``: ``COPY`` on PostgreSQL) after the same checks the
 registry functions make (``id_numbers.parse``, ``people.field_errors``, ``people.normalise_phone``); people who
-exist already go through ``people.update`` and ``memberships.join``. Every applied import leaves one
-``import.apply`` audit record with its counts.
+exist already go through ``people.update`` and ``memberships.join``. Every member who joins, in bulk or not, is
+announced to the tenant's plugins with ``events.MembershipStarted``, once, in the apply's transaction. Every applied
+import leaves one ``import.apply`` audit record with its counts.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ from sqlalchemy.dialects import postgresql
 from flask.cli import with_appcontext
 from sqlalchemy.orm import Session
 
-from core import audit, crypto, id_numbers, spreadsheets
+from core import audit, crypto, events, id_numbers, spreadsheets
 from core.db import utcnow
 from core.errors import Conflict, DomainError, InvalidInput
 from core.jobs import actor as job_actor
@@ -831,6 +832,11 @@ class _Members:
         _write(connection, Person.__table__, persons)
         _write(connection, Membership.__table__, held)
         _write(connection, MembershipEntry.__table__, entries)
+        # Plugins react to joins (an SMS, a union card): each new member is announced as ``memberships.join``
+        # announces one, in this transaction and after the rows are written (a handler reads them), a batch at a
+        # time so nothing grows with the file.
+        for person_id, membership_id, m in zip(person_ids, membership_ids, new):
+            events.emit(self.session, events.MembershipStarted(person_id, membership_id, m.organization.id))
 
 
 def _among(column: sa.ColumnElement, values, dialect: str) -> sa.ColumnElement:
@@ -944,7 +950,8 @@ SPOOL_HEADER = json.dumps({"spool": "members", "version": 1})
 
 def spool_path(data_dir: Path, batch: ImportBatch) -> Path:
     """Where the check of a members file keeps its checked rows: next to the upload, one JSON line per batch of
-    rows, the ID numbers and phones encrypted. Written only when the check finds no error; removed by apply."""
+    rows, the ID numbers and phones encrypted. Written only when the check finds no error; removed by apply, and
+    with the upload by ``expire_files``."""
     return data_dir / f"{batch.stored_path}.checked.jsonl"
 
 
@@ -1117,6 +1124,41 @@ def apply_job(session: Session, tenant, batch_id: int) -> None:
         return
     _guarded(session, batch, lambda: apply(session, batch, data_dir(), progress=_progress_writer(session, batch.id),
                                             actor=_user(session, batch.applied_by_user_id) or "import"))
+
+
+#: A batch in one of these is never read again: its files go once it is ``import_files_kept_days`` old.
+FINISHED = ("applied", "rejected", "failed")
+
+
+def remove_files(data_dir: Path, batch: ImportBatch) -> int:
+    """Remove ``batch``'s upload and its spool, finished or not (a check that broke off leaves ``.part``);
+    how many files there were. The batch stays."""
+    spool = spool_path(data_dir, batch)
+    removed = 0
+    for path in (data_dir / batch.stored_path, spool, spool.with_name(spool.name + ".part")):
+        try:
+            path.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def expire_files(session: Session, data_dir: Path, *, days: int, now: dt.datetime | None = None) -> int:
+    """Remove the files of the tenant's batches that finished (``FINISHED``) more than ``days`` ago: the uploads
+    hold ID numbers in clear and nothing reads them again. The batches stay, with their counts and errors.
+    Returns how many files were removed. Idempotent: a batch whose files are gone costs a failed unlink."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=days)
+    old = sa.select(ImportBatch).where(ImportBatch.status.in_(FINISHED), ImportBatch.updated_at < cutoff)
+    return sum(remove_files(data_dir, batch) for batch in session.scalars(old.execution_options(yield_per=500)))
+
+
+@job_actor("core.expire_import_files", max_retries=0)
+def expire_files_job(session: Session, tenant) -> None:
+    days = current_app.extensions["gonghui"].settings.import_files_kept_days
+    removed = expire_files(session, data_dir(), days=days)
+    if removed:
+        log.info("import clean-up: %d files of batches finished over %d days ago removed", removed, days)
 
 
 def _guarded(session: Session, batch: ImportBatch, work) -> None:

@@ -125,6 +125,15 @@ def set_path(session: Session, obj, path: str) -> None:
     set_committed_value(obj, "path", path)
 
 
+def place_name(street: Region, county: Region) -> str:
+    """The short name people put in front of a unit's name for a street or town: 夷陵区小溪塔街道 -> 小溪塔."""
+    town = street.name.removeprefix(county.name)
+    for ending in ("街道办事处", "街道", "镇", "乡"):
+        if town.endswith(ending) and len(town) > len(ending) + 1:
+            return town[: -len(ending)]
+    return town
+
+
 def region_by_id(session: Session, region_id: int, *, field: str | None = None) -> Region:
     """The tenant's region ``region_id``; NotFound, or a field error on ``field`` when a body named it."""
     region = session.scalar(sa.select(Region).where(Region.id == region_id))

@@ -90,6 +90,8 @@ CORE_MENU = (
     MenuItem(label="Users and roles", endpoint="core_pages.user_list", area="staff", permission="users.read",
              order=81),
     MenuItem(label="My API tokens", endpoint="core_pages.own_tokens", area="staff", order=82),
+    MenuItem(label="Plugins", endpoint="core_pages.plugin_list", area="staff", permission="plugins.manage",
+             order=83),
     MenuItem(label="My membership", endpoint="core_pages.my_membership", area="worker", order=0),
 )
 

@@ -14,8 +14,12 @@ import sqlalchemy as sa
 from stdnum.cn import uscc
 
 from core import tenancy
+from core.db import utcnow
+from core.events import MembershipStarted
+from core.jobs import scheduler_for
 from core.id_numbers import check_character
 from core.models.audit import AuditRecord
+from core.models.import_batch import ImportBatch
 from core.models.membership import Membership, MembershipEntry
 from core.models.organization import RESERVOIR_KINDS
 from core.models.person import Person
@@ -23,6 +27,7 @@ from core.models.region import Region
 from core.models.unit import Unit
 from core.models.user import RoleGrant
 from core.registry import columns, imports, memberships, organizations, people, regions, units
+from core.toolkit import hookimpl
 
 _serial = itertools.count(101)
 
@@ -560,3 +565,92 @@ def test_a_roster_of_known_and_new_people_joins_them_all_in_one_apply(city, db):
             Membership, Membership.person_id == Person.id)).all()
         assert sorted(held) == sorted((name, city.union) for name in ("张三", "李四", "王五"))
         assert people.find_by_id_number(session, known).phone == "13907171234"
+
+
+# --- plugins hear of every member an import joins -----------------------------------------------------------------
+
+
+class _Heard:
+    """A plugin that writes down each join it is told of in one tenant, and whether the membership was there to
+    read when it was told (the event comes inside the transaction, after the write)."""
+
+    def __init__(self, tenant_id: int):
+        self.tenant_id, self.joins = tenant_id, []
+
+    @hookimpl
+    def on_event(self, tenant, session, event):
+        if tenant.id == self.tenant_id and isinstance(event, MembershipStarted):
+            held = session.get(Membership, event.membership_id)
+            readable = held is not None and (held.person_id, held.organization_id) == (
+                event.person_id, event.organization_id)
+            self.joins.append((event.person_id, event.membership_id, event.organization_id, readable))
+
+
+@pytest.fixture
+def heard(app, city):
+    plugins = app.extensions["gonghui"].plugins.pm
+    recorder = _Heard(city.tenant.id)
+    plugins.register(recorder, name="test_imports.heard")
+    yield recorder
+    plugins.unregister(recorder)
+
+
+def test_plugins_hear_of_every_member_an_import_joins_once_and_of_none_when_the_file_comes_again(
+        city, db, heard, monkeypatch):
+    monkeypatch.setattr(imports, "BATCH_ROWS", 2)  # several batches of new people
+    known = id_number()
+    with db() as session, tenancy.tenant_scope(city.tenant):
+        people.create(session, id_number=known, name="张三")  # registered, not yet a member
+    rows = [member(name="李四"), member(id_number=known), member(name="王五"),
+            member(name="赵六", organization="夷陵区职工服务中心工会委员会"), member(name="钱七"), member(name="孙八")]
+    content = csv_bytes("members", rows)
+
+    assert city.apply(city.upload("members", content, filename="名单.csv").json).json["status"] == "applied"
+
+    with db() as session, tenancy.tenant_scope(city.tenant):
+        joined = set(session.execute(sa.select(Membership.person_id, Membership.id, Membership.organization_id)))
+    assert len(joined) == len(rows)
+    assert sorted(heard.joins) == sorted((*j, True) for j in joined), "each join heard once, its rows readable"
+
+    again = city.upload("members", content, filename="名单.csv").json
+    assert (again["created"], again["updated"], again["unchanged"]) == (0, 0, len(rows))
+    assert city.apply(again).json["status"] == "applied"
+    assert len(heard.joins) == len(rows), "the same file again joins no one, and tells no one"
+
+
+# --- the files of finished imports are removed after a while -------------------------------------------------------
+
+
+def _files(batch) -> list[str]:
+    """What is on disk for ``batch``: its upload, its checked rows (and their unfinished ``.part``)."""
+    upload = imports.data_dir() / batch.stored_path
+    return sorted(p.name.removeprefix(upload.name) or "upload" for p in upload.parent.glob(upload.name + "*"))
+
+
+def test_the_files_of_finished_imports_are_removed_after_the_days_kept_and_the_batches_stay(city, app, db, jobs):
+    kept = app.extensions["gonghui"].settings.import_files_kept_days
+    old_id = _import(db, city.tenant, csv_bytes("members", [member(name="张三")]))
+    recent_id = _import(db, city.tenant, csv_bytes("members", [member(name="李四")]))
+    with db() as session, tenancy.tenant_scope(city.tenant):
+        waiting = _checked(session, city.tenant, csv_bytes("members", [member(name="王五")]))  # not applied yet
+        broken = _checked(session, city.tenant, csv_bytes("members", [member(name="赵六")]))
+        broken.status = "failed"  # the worker died in the apply: its checked rows stayed on disk
+        spool = imports.spool_path(imports.data_dir(), broken)
+        spool.with_name(spool.name + ".part").write_text("a check that broke off")
+        assert _files(broken) == [".checked.jsonl", ".checked.jsonl.part", "upload"]
+        assert _files(session.get(ImportBatch, old_id)) == ["upload"], "the apply removed the checked rows"
+        session.flush()
+        session.execute(sa.update(ImportBatch).where(ImportBatch.id.in_([old_id, waiting.id, broken.id]))
+                        .values(updated_at=utcnow() - dt.timedelta(days=kept, hours=1)))
+        ids = {"old": old_id, "recent": recent_id, "waiting": waiting.id, "broken": broken.id}
+
+    sent = scheduler_for(app).tick(now=1000.0)
+    jobs.drain()
+
+    assert ("core.expire_import_files", city.tenant.id) in sent
+    with db() as session, tenancy.tenant_scope(city.tenant):
+        left = {name: _files(session.get(ImportBatch, batch_id)) for name, batch_id in ids.items()}
+    assert left == {"old": [], "broken": [], "recent": ["upload"], "waiting": [".checked.jsonl", "upload"]}, \
+        "finished over the days kept: gone; recent, or still to be applied: kept"
+    assert city.admin.get(f"/api/v1/imports/{old_id}").json["created"] == 1, "the batch stays, with its counts"
+    assert city.apply(city.admin.get(f"/api/v1/imports/{ids['waiting']}").json).json["status"] == "applied"
