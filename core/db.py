@@ -75,11 +75,23 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.close()
 
 
+def _sqlite_lock_for_update(connection, statement, *_args):
+    """SQLite has no row locks and drops ``FOR UPDATE`` from the SQL. Take its one write lock instead, before the
+    read, so what ``FOR UPDATE`` promises on PostgreSQL holds here too: a racing transaction waits until this one
+    ends, then reads what it wrote. The driver opens a transaction only at the first write; once one is open,
+    this connection already holds the lock."""
+    if getattr(statement, "_for_update_arg", None) is None:
+        return
+    if not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def make_engine(url: str, **kwargs) -> sa.Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 10})
         engine = sa.create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "before_execute", _sqlite_lock_for_update)
         if ":memory:" not in url and url != "sqlite://":
             with engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")

@@ -72,14 +72,8 @@ def current(session: Session, person: Person, *, lock: bool = False) -> Membersh
     statement = sa.select(Membership).where(Membership.person_id == person.id, Membership.status != "ended")
     if lock:
         # The person's row is locked too: it exists even when no membership does, so racing joins queue as well.
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite has no row locks (it drops FOR UPDATE): take its one write lock now, with a write that
-            # changes nothing, so a racing step waits here until this transaction ends and then reads what the
-            # first one wrote. Without it both read the same membership, and the second acts on the first's
-            # new one, which its If-Match was never checked against.
-            session.execute(sa.text("UPDATE person SET id = id WHERE id = :id"), {"id": person.id})
-        else:
-            session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
+        # (On SQLite this takes the database's write lock: core.db makes FOR UPDATE mean that there.)
+        session.execute(sa.select(Person.id).where(Person.id == person.id).with_for_update())
         statement = statement.with_for_update().execution_options(populate_existing=True)
     return session.scalars(statement).one_or_none()
 
