@@ -6,13 +6,15 @@ them. Import nothing else from ``core``; a conformance test fails a plugin that 
 """
 from __future__ import annotations
 
-from core import audit, calendar, masking, messages, outbox
+from core import audit, calendar, id_numbers, masking, messages, outbox
+from core.applications import reservoir_for, screen
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
 from core.app import db_session, plugin_settings, unit_of_work
 from core.auth import (
     WHOLE_TENANT,
+    check,
     csrf_token,
     has_permission,
     in_scope,
@@ -48,14 +50,29 @@ from core.integrations import (
 )
 from core.jobs import actor
 from core.masking import mask_id_number, mask_phone
-from core.models.organization import Organization
+from core.auth.accounts import holders_of
+from core.models.membership import Membership
+from core.models.organization import RESERVOIR_KINDS, Organization
+from core.models.person import Person
+from core.models.region import Region
+from core.models.unit import Unit
+from core.models.user import User
 from core.plugins import PluginMeta, hookimpl
+from core.registry import memberships, organizations, people, regions, unit_search, units
 from core.secrets import MissingSecret, SecretRef
 from core.secrets import resolve as resolve_secret
 from core.tenancy import current_tenant, require_tenant, tenant_scope
 from core.web import render_page
 
-TOOLKIT_VERSION = "1.1"
+
+def current_user() -> User | None:
+    """The signed-in user or token holder of this request, or None (added in 1.2)."""
+    from flask import g
+
+    return g.get("user")
+
+
+TOOLKIT_VERSION = "1.2"
 
 __all__ = [
     "TOOLKIT_VERSION",
@@ -102,6 +119,26 @@ __all__ = [
     "require_in_scope",
     "subtree_bounds",
     "Organization",
+    # the registries and who is calling (added in 1.2): the stable functions are listed in
+    # docs/writing-plugins.md; each takes the caller's session and never commits
+    "people",
+    "units",
+    "unit_search",
+    "organizations",
+    "regions",
+    "memberships",
+    "Person",
+    "Unit",
+    "Region",
+    "Membership",
+    "User",
+    "RESERVOIR_KINDS",
+    "current_user",
+    "check",
+    "holders_of",
+    "id_numbers",
+    "screen",
+    "reservoir_for",
     # errors
     "DomainError",
     "Conflict",

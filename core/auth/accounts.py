@@ -62,6 +62,16 @@ def find_by_phone(session: Session, phone: str) -> User | None:
     return session.scalar(sa.select(User).where(User.phone_index == phone_index(phone)))
 
 
+def holders_of(session: Session, organization: Organization, roles: tuple[str, ...]) -> list[User]:
+    """The active users holding one of ``roles`` at ``organization`` itself (not above it): whom to tell that
+    work waits there, by SMS to the phone on their account."""
+    return list(session.scalars(
+        sa.select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.organization_id == organization.id, RoleGrant.role.in_(roles), User.active.is_(True))
+        .order_by(User.id).distinct()
+    ))
+
+
 def snapshot(user: User) -> dict:
     """What the audit trail keeps of a user: the phone masked, no password."""
     return {

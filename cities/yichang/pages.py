@@ -1,0 +1,10 @@
+"""Stub: filled in by its owner."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("yichang_pages", __name__)
+
+
+def menu_items(tenant, user):
+    return []
