@@ -203,6 +203,7 @@ def load(state, data_dir: Path) -> list[Login]:
                 logins.append(Login(tenant.slug, username, passwords[username], "tenant_admin", _fresh_token(session, user)))
                 for login in _staff(session, tenant, password_for):
                     logins.append(login)
+                state.plugins.tenant_hooks(session, tenant).demo_data(tenant=tenant, session=session)
     _analyze(state.db)
     _save_passwords(data_dir, passwords)
     return logins

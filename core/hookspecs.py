@@ -172,3 +172,14 @@ def message_templates(tenant):
     Called when a message is composed and when staff list the texts; a tenant setting may override a text by
     its key. Keep texts in Chinese, with ``{name}``-style fields.
     """
+
+
+@hookspec
+def demo_data(tenant, session):
+    """Add the plugin's own demo rows to ``tenant`` for ``gonghui demo``, after core's demo data and accounts.
+
+    Called inside the demo's transaction, once per demo tenant that enabled the plugin. ``gonghui demo`` may run
+    again on the same database: add nothing the second time. Return nothing.
+
+    Example: Yichang files applications at every step of its flow, so each list, colour and chart has rows.
+    """

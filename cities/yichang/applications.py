@@ -183,7 +183,9 @@ def submit(session, tenant, *, person: Person, user=None, wants: str = "", regio
     _check_form(unit, other_unit_name, relation, employment_form, channel, wants)
     rules = rules_of(session, tenant)
     today = on or id_numbers.today()
-    current = memberships.current(session, person)
+    # The person's row is locked first, so two submissions of one person (a double tap, the phone and the computer)
+    # queue here and the second one's screening sees the first as an open application.
+    current = memberships.current(session, person, lock=True)
     kind = "transfer" if current is not None else "join"
     city = city_federation(session)
     application = Application(

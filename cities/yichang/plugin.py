@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from cities.yichang import (
     api,
+    demo,
     drive_pages,
     drives,
     drives_api,
@@ -94,3 +95,8 @@ def reservoir_for(tenant, session, person, unit):
         return None
     return reservoirs.choose(session, rules(session, tenant), unit=unit, region=None,
                              employment_form=person.employment_form)
+
+
+@hookimpl
+def demo_data(tenant, session):
+    demo.load(session, tenant)

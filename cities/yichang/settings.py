@@ -26,9 +26,9 @@ class Settings(Schema):
     parked_transfer_days = fields.Integer(load_default=3, validate=validate.Range(1, 30), metadata={
         "label": "会籍转回时限（工作日）", "description": "单位建会后几个工作日内把蓄水池中的会员转入新工会"})
     contact_name = fields.String(load_default="", validate=validate.Length(max=50), metadata={
-        "label": "联系人", "description": "短信落款中的联系人"})
+        "label": "联系人", "description": "短信落款中的联系人；不填则用本单位资料中的联系人"})
     contact_phone = fields.String(load_default="", validate=validate.Length(max=30), metadata={
-        "label": "联系电话", "description": "短信落款中的联系电话，如 0717-6222222"})
+        "label": "联系电话", "description": "短信落款中的联系电话，如 0717-6222222；不填则用本单位资料中的电话"})
     auto_dispatch = fields.Boolean(load_default=False, metadata={
         "label": "自动分派", "description": "按单位所在区域（或行业）自动分派新申请，不经市总管理员"})
     urban_districts = fields.List(fields.String(validate=validate.Length(equal=6)),

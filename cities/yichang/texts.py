@@ -76,8 +76,10 @@ def send(session, tenant, key: str, *, phone: str | None, dedupe_key: str, **par
     from cities.yichang.settings import rules
 
     settings = rules(session, tenant)
-    params = {"federation": tenant.name, "contact_name": settings.contact_name or "—",
-              "contact_phone": settings.contact_phone or "—"} | params
+    branding = tenant.branding or {}  # the tenant's own contact, unless the plugin's settings name another
+    params = {"federation": tenant.name,
+              "contact_name": settings.contact_name or branding.get("contact_name") or "—",
+              "contact_phone": settings.contact_phone or branding.get("contact_phone") or "—"} | params
     text = messages.compose(session, tenant, key, **params)
     outbox.send_sms(session, phone=phone, text=text, dedupe_key=f"yichang:{dedupe_key}", plugin="yichang",
                     template=key, params=params)

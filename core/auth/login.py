@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -88,8 +89,12 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 # --- what a refused attempt says (pages show ``message``) -------------------------------------------------------
 
 
+# The words are English message ids: the page or API answer shows them in the caller's language (zh_CN by
+# default, core/translations); outside a request they stay English.
 def _duration(seconds: int) -> str:
-    return f"{seconds} 秒" if seconds < 60 else f"{math.ceil(seconds / 60)} 分钟"
+    if seconds < 60:
+        return gettext("%(n)s seconds", n=seconds)
+    return gettext("%(n)s minutes", n=math.ceil(seconds / 60))
 
 
 class TooManyAttempts(DomainError):
@@ -100,7 +105,8 @@ class TooManyAttempts(DomainError):
 
     def __init__(self, wait: dt.timedelta, message: str = ""):
         self.retry_after = max(1, math.ceil(wait.total_seconds()))
-        super().__init__(message or f"尝试过于频繁，请在 {_duration(self.retry_after)}后再试。")
+        super().__init__(message or gettext("Too many attempts; try again in %(wait)s.",
+                                            wait=_duration(self.retry_after)))
 
 
 class AccountLocked(TooManyAttempts):
@@ -110,10 +116,11 @@ class AccountLocked(TooManyAttempts):
         self.until = until
         local = until.replace(tzinfo=dt.timezone.utc).astimezone(BEIJING)
         wait = until - now
-        super().__init__(wait, (
-            f"密码连续错误次数过多，该账号的密码登录已暂时锁定，请于 {local:%H:%M}（约 {_duration(max(1, math.ceil(wait.total_seconds())))}后）"
-            "再试。工会主席和会员可改用短信验证码登录；也可请管理员解锁。"
-        ))
+        super().__init__(wait, gettext(
+            "Too many wrong passwords: signing in to this account with its password is locked until %(time)s "
+            "(in about %(wait)s). Chairmen and members may sign in with an SMS code instead, or ask an "
+            "administrator to unlock the account.",
+            time=f"{local:%H:%M}", wait=_duration(max(1, math.ceil(wait.total_seconds())))))
 
 
 class WrongCredentials(Unauthorized):
@@ -122,7 +129,7 @@ class WrongCredentials(Unauthorized):
     def __init__(self, message: str, left: int | None = None):
         self.left = left
         if left is not None and left <= 3:
-            message += f"再错 {left} 次，该账号将被暂时锁定。"
+            message += gettext(" %(left)s more wrong tries and this account will be locked for a while.", left=left)
         super().__init__(message)
 
 
@@ -320,9 +327,9 @@ def sign_in_with_password(
     if user is None or not passwords.verify_password(user, password):
         if attempt.locks:
             raise attempt.locks
-        raise WrongCredentials("用户名或密码错误。", attempt.left)
+        raise WrongCredentials(gettext("Wrong username or password."), attempt.left)
     if not user.active:
-        raise AccountInactive("该账号已停用，请联系管理员。")
+        raise AccountInactive(gettext("This account is deactivated; ask an administrator."))
     _forgive_password_attempt(session, tenant_id, username, address)
     complete_sign_in(session, user, "password")
     return user
@@ -338,7 +345,7 @@ def check_current_password(session: Session, own: UnitOfWork, user: User, passwo
     if not passwords.verify_password(user, password):
         if attempt.locks:
             raise attempt.locks
-        raise WrongCredentials("当前密码不正确。", attempt.left)
+        raise WrongCredentials(gettext("The current password is not right."), attempt.left)
     _forgive_password_attempt(session, user.tenant_id, user.username, address)
 
 
@@ -405,14 +412,14 @@ def sign_in_with_code(
             record_address_failure(counting, tenant_id, address)
         code_id = current.id if matches else None
     if code_id is None:
-        raise WrongCredentials("验证码错误或已失效，请重新获取。")
+        raise WrongCredentials(gettext("The code is wrong or has expired; ask for a new one."))
     used = session.execute(
         sa.update(LoginCode).where(LoginCode.id == code_id, LoginCode.used_at.is_(None)).values(used_at=now)
         .execution_options(synchronize_session=False)
     )
     user = session.scalar(sa.select(User).where(User.id == current.user_id))
     if used.rowcount != 1 or user is None or not may_use_codes(user):
-        raise WrongCredentials("验证码错误或已失效，请重新获取。")
+        raise WrongCredentials(gettext("The code is wrong or has expired; ask for a new one."))
     complete_sign_in(session, user, "sms")
     return user
 

@@ -24,6 +24,7 @@ import secrets
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,7 +150,7 @@ def _spend_code(own: login.UnitOfWork, tenant_id: int, sent: SentCode | None, ph
     tries; a wrong try counts against the address like a wrong password. With the right code, ``refused`` (the
     registry's refusal) is raised, and costs a try instead of spending the code: the applicant may correct a
     field and try again."""
-    wrong = login.WrongCredentials("验证码错误或已失效，请重新获取。")
+    wrong = login.WrongCredentials(gettext("The code is wrong or has expired; ask for a new one."))
     if sent is None or sent.phone_index != accounts.phone_index(phone):
         raise wrong
     now = utcnow()

@@ -48,6 +48,16 @@ def test_a_wrong_password_is_refused_without_saying_whether_the_account_exists(t
     assert browser.me() is None
 
 
+def test_a_visitor_who_chose_english_is_refused_in_english(tree, staff, app):
+    staff(tree.tenant, "wang", ("chairman", tree.yiling_union))
+    browser = Browser(app, tree.tenant)
+    browser.get("/language/en")
+
+    wrong = browser.sign_in("wang", "not-the-password-1")
+
+    assert wrong.status_code == 401 and "Wrong username or password." in wrong.text and "用户名" not in wrong.text
+
+
 def test_a_form_without_the_csrf_token_is_refused(tree, staff, app):
     staff(tree.tenant, "wang", ("chairman", tree.yiling_union))
     browser = Browser(app, tree.tenant)

@@ -188,6 +188,21 @@ def test_exporters_yield_rows_under_their_columns_and_only_the_tenants_own(on, o
         assert "testplugin.notes" not in {e.key for e in flat(hooks.exporters(tenant=off))}
 
 
+def test_demo_data_is_added_once_for_a_tenant_that_enabled_the_plugin(on, off, tenant_hooks):
+    from tests.testplugin.plugin import Note
+
+    for _ in range(2):  # gonghui demo may run again on the same database
+        with tenant_hooks(on) as (session, hooks):
+            hooks.demo_data(tenant=on, session=session)
+        with tenant_hooks(off) as (session, hooks):
+            hooks.demo_data(tenant=off, session=session)
+
+    with tenant_hooks(on) as (session, _hooks):
+        assert session.scalars(sa.select(Note.text)).all() == ["demo note"]
+    with tenant_hooks(off) as (session, _hooks):
+        assert session.scalars(sa.select(Note.text)).all() == []
+
+
 def test_screen_application_refusals_are_collected_from_every_enabled_plugin(on, off, tenant_hooks):
     refusal = ScreeningRefusal(rule="testplugin.refuse", message="测试插件拒绝", field="name")
 

@@ -18,7 +18,7 @@ from core import tenancy
 from core.models.audit import AuditRecord
 from core.models.user import RoleGrant
 from core.models.region import Region
-from core.registry import organizations, regions
+from core.registry import organizations, regions, units
 
 #: Path parameters that do not name a tenant's object: a plugin's name is the same in every tenant; an import or
 #: export kind (units, organizations, members) too, and a data-quality check's name.
@@ -50,8 +50,10 @@ def _org(session, **fields):
 
 @pytest.fixture
 def world(make_tenant, make_user, db):
-    yichang = make_tenant("yichang", name="宜昌市总工会")
-    changzhou = make_tenant("changzhou", name="常州市总工会")
+    # Both cities enable the city plugin: a plugin endpoint must then refuse the outsider by tenancy and scope,
+    # not merely answer 404 because the plugin is off.
+    yichang = make_tenant("yichang", name="宜昌市总工会", plugins=["sms_console", "yichang"])
+    changzhou = make_tenant("changzhou", name="常州市总工会", plugins=["sms_console", "yichang"])
     with db() as session, tenancy.tenant_scope(yichang):
         regions.load_city(session, "420500")
         city = _org(session, name="宜昌市总工会", kind="city_federation", region=_division(session, "420500"))
@@ -121,8 +123,6 @@ def _token(world, session, made):
 
 
 def _unit(world, session, made):
-    from core.registry import units
-
     return units.create(session, name="宜昌某某物流有限公司", organization=_union(world, session)).id
 
 
@@ -145,6 +145,33 @@ def _import_batch(world, session, made):
                              size=0, user=None, scope=scope).id
 
 
+def _application(world, session, made):
+    from cities.yichang.models import Application
+    from core.id_numbers import today
+
+    day = today()
+    application = Application(kind="join", status="submitted", person_id=_person(world, session, made),
+                              handler_id=world.yiling.id, handler_path=world.yiling.path, submitted_on=day,
+                              accept_due_on=day, due_on=day)
+    session.add(application)
+    session.flush()
+    return application.id
+
+
+def _drive(world, session, made):
+    import datetime as dt
+
+    from cities.yichang.models import FormationDrive
+
+    unit = units.create(session, name=f"宜昌某某电子有限公司{next(_serial)}")
+    drive = FormationDrive(unit_id=unit.id, status="dispatched", handler_id=world.yiling.id,
+                           handler_path=world.yiling.path, opened_on=dt.date(2026, 3, 2),
+                           notice_due_on=dt.date(2026, 4, 14))
+    session.add(drive)
+    session.flush()
+    return drive.id
+
+
 @dataclass(frozen=True)
 class Kind:
     make: object
@@ -162,6 +189,8 @@ FACTORIES = {
     "unit_id": Kind(_unit, "/api/v1/units"),
     "person_id": Kind(_person, "/api/v1/people"),
     "batch_id": Kind(_import_batch, "/api/v1/imports"),
+    "application_id": Kind(_application, "/api/v1/yichang/applications"),
+    "drive_id": Kind(_drive, "/api/v1/yichang/drives"),
 }
 
 

@@ -141,6 +141,7 @@ def test_a_tenant_admin_turns_a_plugin_on_with_settings_and_a_wrong_one_is_named
     assert refused.status_code == 422
     body = refused.get_data(as_text=True)
     assert 'id="setting-api_key-error"' in body and 'value="您好"' in body
+    assert re.search(r'<label for="setting-greeting">问候语', body)  # the schema's label, not the field's name
     with db() as session, tenancy.tenant_scope(yichang):
         assert session.scalar(sa.select(TenantPlugin).where(TenantPlugin.plugin == "testplugin")) is None
 

@@ -41,7 +41,7 @@ from core.toolkit import (
 
 
 class Settings(Schema):
-    greeting = fields.String(load_default="你好", metadata={"description": "what the page says"})
+    greeting = fields.String(load_default="你好", metadata={"label": "问候语", "description": "what the page says"})
     api_key = SecretRef(metadata={"description": "a secret, as an $env reference"})
 
 
@@ -221,6 +221,12 @@ class AcceptingIssuer:
 @hookimpl(trylast=True)
 def card_issuer(tenant):
     return AcceptingIssuer()
+
+
+@hookimpl
+def demo_data(tenant, session):
+    if session.scalar(sa.select(Note.id).where(Note.text == "demo note")) is None:
+        session.add(Note(text="demo note"))
 
 
 @hookimpl

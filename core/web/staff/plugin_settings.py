@@ -42,6 +42,8 @@ class Setting:
     required: bool
     description: str
     default: object = None
+    #: What the form calls the field: the schema field's ``metadata["label"]`` (in Chinese), else its name.
+    label: str = ""
 
     @property
     def field(self) -> str:
@@ -80,7 +82,8 @@ def schema_of(plugin: LoadedPlugin) -> tuple[Setting, ...]:
         return ()
     return tuple(
         Setting(name, _kind(field), field.required, field.metadata.get("description", ""),
-                None if field.load_default is missing or callable(field.load_default) else field.load_default)
+                None if field.load_default is missing or callable(field.load_default) else field.load_default,
+                field.metadata.get("label") or name)
         for name, field in schema().fields.items()
     )
 

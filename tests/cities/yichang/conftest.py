@@ -140,3 +140,16 @@ def yichang(make_tenant, db, jobs) -> Yichang:
     city = Yichang(tenant, db, jobs)
     city.run(organizations.load_demo, "yichang", actor=_Setup())
     return city
+
+
+def worker_account(yichang: Yichang, person: Person, username: str,
+                   password: str = "correct horse battery staple"):
+    """An account of ``person``'s own, linked to their registry record, as signing up makes one (no role)."""
+    def make(session):
+        user = accounts.create_user(session, actor=_Setup(), username=username, display_name=person.name,
+                                    password=password)
+        accounts.link_person(session, user, session.get(Person, person.id), actor=_Setup())
+        session.flush()
+        session.expunge(user)
+        return user
+    return yichang.run(make)
