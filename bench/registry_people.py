@@ -20,7 +20,6 @@ import argparse
 import base64
 import csv
 import datetime as dt
-import hashlib
 import hmac
 import os
 import random

@@ -2,7 +2,8 @@
 server and carried through dispatch, verify and approval, against PostgreSQL and Redis.
 
     .venv/bin/python bench/yichang_applications.py                 # set up, serve, measure, print
-    .venv/bin/python bench/yichang_applications.py --json out.json --profile var/bench-yichang-profile
+    .venv/bin/python bench/yichang_applications.py --applications 1000 --clients 1   # service time alone
+    .venv/bin/python bench/yichang_applications.py --applications 300 --profile var/bench-yichang-profile
 
 Set-up (database ``gonghui_bench_yichang``, dropped and created again; Redis db 7, flushed): the schema from the
 models (``create_all``, as the test kit does), the tenant ``yichang`` with ``sms_console`` and ``yichang``
@@ -15,9 +16,10 @@ core's registry functions, so every row is what the application itself would wri
 
 The server: the application (``core.app.create_app``) under werkzeug's threaded WSGI server (``gonghui serve``'s),
 ``--server-processes`` of them forked after binding one listening socket, so they share its accept queue as a
-pre-forking server does; the access log is off. The client: another process with ``--clients`` threads, each
-with its own keep-alive connection, taking the next application from a shared counter. The steps run one after
-the other, each over every application:
+pre-forking server does; the access log is off (werkzeug closes every connection after its response, so each
+request is a connection and a thread of its own, as under ``gonghui serve``). The client: another process with
+``--clients`` threads, one request at a time each, taking the next application from a shared counter. The steps
+run one after the other, each over every application:
 
 1. ``POST /api/v1/yichang/applications`` as the worker (their token): screening, the application, the audit
    record, the outbox row of the SMS;
@@ -27,8 +29,11 @@ the other, each over every application:
    county's service-centre committee for a unit without one): the membership, the ledger, the SMS.
 
 Each step after the first sends ``If-Match`` with the ETag of the previous step's response. Every response
-must be 200/201 (anything else is counted and printed). SMS deliveries are queued in Redis and not delivered:
-no ``gonghui worker`` runs, so the two cores serve requests only.
+must be 200/201 (anything else is counted and printed). Printed per step: requests/s, latency p50/p95/p99/max,
+the 1-minute load average before and after, and CPU milliseconds a request (from ``/proc``) of the server
+processes, of every PostgreSQL process on the machine, of the client, and of the whole machine. SMS deliveries
+are queued in Redis and not delivered: no ``gonghui worker`` runs, so the two cores serve requests only.
+Results: docs/performance.md, "Yichang: applications".
 
 ``--profile DIR``: each server process also profiles every request's CPU (cProfile on the thread's CPU clock) and
 times every SQL statement by text (count, total wall time, waits included: what pg_stat_statements would say,
@@ -131,6 +136,7 @@ def set_up(app, *, units: int, workers: int, seed: int) -> dict:
     from core import tenancy
     from core.auth import accounts, create_token
     from core.db import Base
+    from core.demo_data import credit_code_for
     from core.models.organization import Organization
     from core.models.region import Region
     from core.models.user import User
@@ -189,8 +195,6 @@ def set_up(app, *, units: int, workers: int, seed: int) -> dict:
                 county = made["counties"][county_id]
                 street = session.get(Region, county["streets"][n % len(county["streets"])])
                 name = f"宜昌{rng.choice(SURNAMES)}{TRADES[2 * (n % 17): 2 * (n % 17) + 2]}{n:03d}有限公司"
-                from core.demo_data import credit_code_for
-
                 unit = unit_registry.create(session, name=name, credit_code=credit_code_for(county["code"], 7000 + n),
                                             region=street, actor=SetUp())
                 row = {"id": unit.id, "county": county_id, "union": None, "chairman": None}
@@ -335,8 +339,8 @@ def _time_statements(engine) -> dict:
 
 
 def run_step(port: int, step: str, jobs: list[dict], clients: int) -> dict:
-    """Send one request per job from ``clients`` threads, each with a keep-alive connection; returns latencies,
-    statuses, wall time and each job's response (id, ETag, body)."""
+    """Send one request per job from ``clients`` threads; returns latencies, failures, wall time and each job's
+    response (ETag, body)."""
     counter = itertools.count()
     latencies: list[float] = [0.0] * len(jobs)
     results: list[dict | None] = [None] * len(jobs)
@@ -378,6 +382,47 @@ def run_step(port: int, step: str, jobs: list[dict], clients: int) -> dict:
             "examples": examples, "wall": wall}
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process(pids) -> dict[int, float]:
+    """User + system CPU seconds of each of ``pids`` (all its threads) so far; processes gone are left out."""
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return found
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two readings by the processes alive at the second (new ones: all of theirs)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def machine_busy_seconds() -> float:
+    """CPU-seconds the whole machine has spent busy (every process, ours or not)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return (sum(values[:8]) - idle) / TICK
+
+
+def postgres_processes() -> list[int]:
+    """Every PostgreSQL server process on this machine (other databases' too: a pool's backends come and go, so
+    the server as a whole is what can be counted)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def percentiles(values: list[float]) -> dict:
     ordered = sorted(values)
     cut = statistics.quantiles(ordered, n=100, method="inclusive")
@@ -385,7 +430,7 @@ def percentiles(values: list[float]) -> dict:
             "mean": statistics.fmean(ordered) * 1000}
 
 
-def drive(port: int, made: dict, *, applications: int, clients: int, seed: int) -> list[dict]:
+def drive(port: int, made: dict, *, applications: int, clients: int, seed: int, servers: list[int]) -> list[dict]:
     """The four steps over ``applications`` applications, one step after the other."""
     rng = random.Random(seed + 1)
     prefix = f"/t/{SLUG}/api/v1/yichang/applications"
@@ -414,8 +459,17 @@ def drive(port: int, made: dict, *, applications: int, clients: int, seed: int) 
                              "etag": result["etag"]})
             units = [unit for unit, result in zip(units, previous["results"]) if result is not None]
         load_before = os.getloadavg()
+        def readings():
+            return (cpu_by_process(servers), cpu_by_process(postgres_processes()), cpu_by_process([os.getpid()]),
+                    {0: machine_busy_seconds()})
+
+        cpu_before = readings()
         report = run_step(port, step, jobs, clients)
+        cpu_after = readings()
         report["load"] = (load_before[0], os.getloadavg()[0])
+        report["cpu_ms_per_request"] = {
+            name: round(cpu_spent(before, after) * 1000 / max(len(jobs), 1), 2) for name, before, after in zip(
+                ("servers", "postgres (all databases)", "client", "machine"), cpu_before, cpu_after)}
         statuses = collections.Counter(r["body"]["status"] for r in report["results"] if r is not None)
         report["statuses"] = dict(statuses)
         done = len(jobs) - sum(report["failures"].values())
@@ -424,6 +478,7 @@ def drive(port: int, made: dict, *, applications: int, clients: int, seed: int) 
               f"p50 {summary['p50']:6.1f}  p95 {summary['p95']:6.1f}  p99 {summary['p99']:6.1f}  "
               f"max {summary['max']:7.1f} ms  load {report['load'][0]:.1f}->{report['load'][1]:.1f}  {dict(statuses)}",
               flush=True)
+        print(f"          CPU ms a request: {report['cpu_ms_per_request']}", flush=True)
         for example in report["examples"]:
             print("   ", example)
         reports.append(report)
@@ -485,7 +540,8 @@ def main() -> None:
     try:
         # The client runs in a process of its own, so its threads do not share the servers' interpreter locks.
         with multiprocessing.get_context("spawn").Pool(1) as pool:
-            reports = pool.apply(_client, (port, made, arguments.applications, arguments.clients, arguments.seed))
+            reports = pool.apply(_client, (port, made, arguments.applications, arguments.clients, arguments.seed,
+                                           pids))
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGTERM)
@@ -498,12 +554,13 @@ def main() -> None:
             "arguments": vars(arguments), "set_up_seconds": set_up_seconds, "outcome": outcome,
             "steps": [{"step": r["step"], "requests": len(r["latencies"]), "failures": r["failures"],
                        "wall_s": r["wall"], "per_second": (len(r["latencies"]) - sum(r["failures"].values()))
-                       / r["wall"], "load": r["load"], "statuses": r["statuses"], **percentiles(r["latencies"])}
+                       / r["wall"], "load": r["load"], "cpu_ms_per_request": r["cpu_ms_per_request"],
+                       "statuses": r["statuses"], **percentiles(r["latencies"])}
                       for r in reports]}, ensure_ascii=False, indent=1, default=str))
 
 
-def _client(port: int, made: dict, applications: int, clients: int, seed: int) -> list[dict]:
-    reports = drive(port, made, applications=applications, clients=clients, seed=seed)
+def _client(port: int, made: dict, applications: int, clients: int, seed: int, servers: list[int]) -> list[dict]:
+    reports = drive(port, made, applications=applications, clients=clients, seed=seed, servers=servers)
     for report in reports:
         report["results"] = None  # the parent needs the numbers, not every body
     return reports

@@ -63,6 +63,8 @@ from core.secrets import MissingSecret, SecretRef
 from core.secrets import resolve as resolve_secret
 from core.tenancy import current_tenant, require_tenant, tenant_scope
 from core.web import render_page
+from core.web.staff.common import Refusal
+from core.web.staff.dashboard import Bar, Chart
 
 
 def current_user() -> User | None:
@@ -108,6 +110,9 @@ __all__ = [
     "require_if_match",
     "set_etag",
     "render_page",
+    "Refusal",
+    "Chart",
+    "Bar",
     "require",
     "has_permission",
     "csrf_token",

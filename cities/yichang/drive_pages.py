@@ -10,7 +10,6 @@ field named, and the request's transaction rolls back.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, g, redirect, request, url_for
@@ -23,6 +22,7 @@ from core.toolkit import (
     InvalidInput,
     MenuItem,
     Organization,
+    Refusal,
     Unit,
     db_session,
     id_numbers,
@@ -42,28 +42,6 @@ PICKER_SIZE = 20
 
 def menu_items(tenant, user):
     return [MenuItem("督促建会", "yichang_drive_pages.drive_list", permission=drives.READ, order=32)]
-
-
-@dataclass
-class Refusal:
-    """Why a form was refused (the shape core's form macros read): a message, a message per field, a status,
-    and which step's form it belongs to."""
-
-    message: str
-    fields: dict[str, str] = field(default_factory=dict)
-    status: int = 422
-    step: str = ""
-
-    @classmethod
-    def of(cls, error: DomainError, step: str) -> "Refusal":
-        fields = {name: "；".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
-                  for name, messages in error.errors.items()}
-        message = "请检查下面标出的内容。" if fields else error.message
-        return cls(message, fields, error.status, step)
-
-    @property
-    def first(self) -> str | None:
-        return next(iter(self.fields), None)
 
 
 @bp.before_request

@@ -30,6 +30,8 @@ from cities.yichang.settings import rules
 from core.toolkit import (
     WHOLE_TENANT,
     ApiBlueprint,
+    Bar,
+    Chart,
     DashboardWidget,
     MenuItem,
     NotFound,
@@ -82,7 +84,7 @@ def area_of(session, user, organization_id: int | None) -> Area:
     """The caller's area, or the organization of it they asked for (404 outside it, as everywhere)."""
     check(user, PERMISSION)
     if organization_id is not None:
-        found = session.get(Organization, organization_id)
+        found = session.scalar(sa.select(Organization).where(Organization.id == organization_id))
         if found is None:
             raise NotFound(f"no organization {organization_id}")
         require_in_scope(user, PERMISSION, found.path)
@@ -262,48 +264,6 @@ def numbers_xlsx(query):
 
 
 # --- the page ----------------------------------------------------------------------------------------------------
-
-LABEL_LENGTH = 18
-
-
-@dataclass(frozen=True)
-class Bar:
-    """What core's chart macros draw (``core/staff/dashboard_charts.html``)."""
-
-    label: str
-    value: int
-    key: str = ""
-    axis: str = ""
-
-    @property
-    def short(self) -> str:
-        if self.axis:
-            return self.axis
-        return self.label if len(self.label) <= LABEL_LENGTH else self.label[: LABEL_LENGTH - 1] + "…"
-
-
-@dataclass(frozen=True)
-class Chart:
-    key: str
-    title: str
-    label_heading: str
-    bars: list[Bar]
-
-    @property
-    def top(self) -> int:
-        return max((bar.value for bar in self.bars), default=0) or 1
-
-    def share(self, bar: Bar) -> float:
-        return round(100 * bar.value / self.top, 1)
-
-    @property
-    def total(self) -> int:
-        return sum(bar.value for bar in self.bars)
-
-    @property
-    def summary(self) -> str:
-        return f"{self.title}：" + "；".join(f"{bar.label} {bar.value:,}" for bar in self.bars)
-
 
 def charts(found: counting.Numbers) -> list[Chart]:
     shown_days = {d: 0 for d in range(counting.DAYS_SHOWN)}

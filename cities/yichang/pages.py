@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import Blueprint, flash, make_response, redirect, request, url_for
@@ -34,6 +33,7 @@ from core.toolkit import (
     NotFound,
     Organization,
     Person,
+    Refusal,
     Region,
     Unit,
     audit,
@@ -89,25 +89,6 @@ def menu_items(tenant, user):
 
 
 # --- what every page shares ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Refusal:
-    """Why a form was refused: a message above it, a message per wrong field (the first takes the focus)."""
-
-    message: str
-    fields: dict[str, str] = field(default_factory=dict)
-    status: int = 422
-
-    @classmethod
-    def of(cls, error: DomainError) -> "Refusal":
-        fields = {name: "；".join(map(str, problems)) if isinstance(problems, list) else str(problems)
-                  for name, problems in error.errors.items()}
-        return cls("；".join(fields.values()) if fields else error.message, fields, error.status)
-
-    @property
-    def first(self) -> str | None:
-        return next(iter(self.fields), None)
 
 
 def signed_in(view):

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Callable, ContextManager
 
 import sqlalchemy as sa
-from flask_babel import gettext
+from flask import has_request_context
+from flask_babel import gettext as _babel_gettext
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -89,8 +90,14 @@ BEIJING = dt.timezone(dt.timedelta(hours=8))
 # --- what a refused attempt says (pages show ``message``) -------------------------------------------------------
 
 
-# The words are English message ids: the page or API answer shows them in the caller's language (zh_CN by
-# default, core/translations); outside a request they stay English.
+def gettext(message: str, **params) -> str:
+    """``message`` (an English message id) in the language of the request's caller (zh_CN by default,
+    core/translations); outside a request (a CLI command, a test calling the function) it stays English."""
+    if has_request_context():
+        return _babel_gettext(message, **params)
+    return message % params if params else message
+
+
 def _duration(seconds: int) -> str:
     if seconds < 60:
         return gettext("%(n)s seconds", n=seconds)

@@ -24,7 +24,6 @@ import secrets
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
-from flask_babel import gettext
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -150,7 +149,7 @@ def _spend_code(own: login.UnitOfWork, tenant_id: int, sent: SentCode | None, ph
     tries; a wrong try counts against the address like a wrong password. With the right code, ``refused`` (the
     registry's refusal) is raised, and costs a try instead of spending the code: the applicant may correct a
     field and try again."""
-    wrong = login.WrongCredentials(gettext("The code is wrong or has expired; ask for a new one."))
+    wrong = login.WrongCredentials(login.gettext("The code is wrong or has expired; ask for a new one."))
     if sent is None or sent.phone_index != accounts.phone_index(phone):
         raise wrong
     now = utcnow()

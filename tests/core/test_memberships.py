@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core import tenancy
-from core.errors import Conflict, InvalidInput, PreconditionFailed
+from core.errors import Conflict, InvalidInput
 from core.id_numbers import today
 from core.models.audit import AuditRecord
 from core.models.membership import LedgerIsAppendOnly, Membership, MembershipEntry

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from core import migrate, tenancy
+from core import migrate
 from core import settings as settings_module
 from core.errors import InvalidInput
 from core.models.tenant import Tenant

@@ -65,18 +65,20 @@ def reaches_person(user, permission: str, home: Organization | None) -> bool:
 
 @dataclass
 class Refusal:
-    """Why a form was refused: a message above the form, and a message per wrong field."""
+    """Why a form was refused: a message above the form, and a message per wrong field (what core's form macros
+    show; the first wrong field takes the focus). ``step`` names the form of a page that has several."""
 
     message: str
     fields: dict[str, str] = field(default_factory=dict)
     status: int = 422
+    step: str = ""
 
     @classmethod
-    def of(cls, error: DomainError) -> "Refusal":
+    def of(cls, error: DomainError, step: str = "") -> "Refusal":
         fields = {name: "；".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
                   for name, messages in error.errors.items()}
         message = _("Check the fields marked below.") if fields else error.message
-        return cls(message, fields, error.status)
+        return cls(message, fields, error.status, step)
 
     @property
     def first(self) -> str | None:

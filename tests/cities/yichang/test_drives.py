@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from cities.yichang import drives, jobs
-from cities.yichang.models import DRIVE_DOCUMENTS, FormationDrive
+from cities.yichang.models import FormationDrive
 from core import id_numbers
 from core.calendar import add_workdays
 from core.models.audit import AuditRecord

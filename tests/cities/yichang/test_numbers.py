@@ -77,9 +77,9 @@ def city(yichang):
 
     夷陵区: one approved into a grassroots union (5 working days, over National Day), one approved and parked
     in the service centre (2 working days), one verified, one refused at screening (a minor); 西陵区: one
-    dispatched, one rejected (the same day); the city level: one waiting for dispatch since 1 September 2026 (overdue); one naming
-    a unit the registry does not know, with no region. 宜昌乙建材 has two members parked in 夷陵区's service centre,
-    宜昌丙商贸 one in 西陵区's."""
+    dispatched, one rejected (the same day); the city level: one waiting for dispatch since 1 September 2026
+    (overdue); one naming a unit the registry does not know, with no region. 宜昌乙建材 has two members parked
+    in 夷陵区's service centre, 宜昌丙商贸 one in 西陵区's."""
     yichang.run(lambda session: runtime().plugins.configure(
         session, session.merge(yichang.tenant), "yichang", CONTACT | {"formation_threshold": 2}, actor=_Setup()))
     union = yichang.union("宜昌甲物流有限公司工会委员会")
