@@ -6,12 +6,14 @@ them. Import nothing else from ``core``; a conformance test fails a plugin that 
 """
 from __future__ import annotations
 
+from flask import g
+
 from core import audit, calendar, id_numbers, masking, messages, outbox
-from core.applications import reservoir_for, screen
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
 from core.app import db_session, plugin_settings, unit_of_work
+from core.applications import reservoir_for, screen
 from core.auth import (
     WHOLE_TENANT,
     check,
@@ -24,6 +26,7 @@ from core.auth import (
     scope_paths,
     subtree_bounds,
 )
+from core.auth.accounts import holders_of
 from core.contributions import (
     DashboardWidget,
     Exporter,
@@ -50,7 +53,6 @@ from core.integrations import (
 )
 from core.jobs import actor
 from core.masking import mask_id_number, mask_phone
-from core.auth.accounts import holders_of
 from core.models.membership import Membership
 from core.models.organization import RESERVOIR_KINDS, Organization
 from core.models.person import Person
@@ -69,8 +71,6 @@ from core.web.staff.dashboard import Bar, Chart
 
 def current_user() -> User | None:
     """The signed-in user or token holder of this request, or None (added in 1.2)."""
-    from flask import g
-
     return g.get("user")
 
 

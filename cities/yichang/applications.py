@@ -23,7 +23,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from cities.yichang import reservoirs, texts
-from cities.yichang.models import COLOURS, OPEN_STATUSES, Application
+from cities.yichang.models import COLOURS, OPEN_STATUSES, RELATIONS, Application
 from cities.yichang.settings import rules as rules_of
 from core.toolkit import (
     RESERVOIR_KINDS,
@@ -42,6 +42,7 @@ from core.toolkit import (
     mask_id_number,
     mask_phone,
     memberships,
+    reservoir_for,
     screen,
     utcnow,
 )
@@ -212,7 +213,7 @@ def submit(session, tenant, *, person: Person, user=None, wants: str = "", regio
         return application
     _record(session, "submit", application, None, actor)
     texts.send(session, tenant, "yichang.received", phone=person.phone, dedupe_key=f"{application.id}:received",
-               kind=KIND_NAMES[kind], due_on=_chinese_date(application.due_on))
+               kind=KIND_NAMES[kind], due_on=texts.chinese_date(application.due_on))
     if rules.auto_dispatch:
         target = dispatch_target(session, rules, application)
         if target is not None:
@@ -221,8 +222,6 @@ def submit(session, tenant, *, person: Person, user=None, wants: str = "", regio
 
 
 def _check_form(unit, other_unit_name: str, relation: str, employment_form: str, channel: str, wants: str) -> None:
-    from cities.yichang.models import RELATIONS
-
     errors: dict[str, list[str]] = {}
     if unit is None and not other_unit_name.strip() and employment_form not in reservoirs.FLEXIBLE_FORMS:
         errors["unit_id"] = ["请选择所在单位，或在“其他单位名称”中填写单位全称"]
@@ -248,10 +247,6 @@ def _screening_view(person: Person, unit: Unit | None, application: Application)
         "credit_code": unit.credit_code if unit else None, "relation": application.relation,
         "employment_form": application.employment_form, "submitted_on": application.submitted_on,
     }
-
-
-def _chinese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def withdraw(session, tenant, application: Application, *, person: Person, actor=None) -> Application:
@@ -304,7 +299,7 @@ def dispatch(session, tenant, application: Application, *, to: Organization, act
     _tell_staff(session, tenant, to, ("federation_admin", "chairman"), "yichang.task_dispatched",
                 f"{application.id}:dispatched", kind=KIND_NAMES[application.kind],
                 number=application.id, unit=unit.name if unit else application.other_unit_name or "无单位",
-                accept_due_on=_chinese_date(application.accept_due_on))
+                accept_due_on=texts.chinese_date(application.accept_due_on))
     return application
 
 
@@ -336,14 +331,12 @@ def verify(session, tenant, application: Application, *, unit: Unit | None, orga
     _record(session, "verify", application, before, actor)
     _tell_staff(session, tenant, organization, ("chairman",), "yichang.task_to_decide",
                 f"{application.id}:to_decide", organization=organization.name, kind=KIND_NAMES[application.kind],
-                number=application.id, due_on=_chinese_date(application.due_on))
+                number=application.id, due_on=texts.chinese_date(application.due_on))
     return application
 
 
 def choose_reservoir(session, tenant, person: Person, unit: Unit | None, application: Application) -> Organization:
     """Any enabled plugin's reservoir choice for a unit without a union, else the seed's rule by place."""
-    from core.toolkit import reservoir_for
-
     if unit is not None:
         chosen = reservoir_for(session, tenant, person, unit)
         if chosen is not None:
@@ -436,6 +429,6 @@ def remind_overdue(session, tenant, *, day: dt.date | None = None) -> int:
         roles = ("chairman",) if application.status == "verified" else ("federation_admin", "tenant_admin")
         due = application.due_on if application.status == "verified" else application.accept_due_on
         _tell_staff(session, tenant, handler, roles, "yichang.overdue", f"{application.id}:overdue:{day}",
-                    kind=KIND_NAMES[application.kind], number=application.id, due_on=_chinese_date(due))
+                    kind=KIND_NAMES[application.kind], number=application.id, due_on=texts.chinese_date(due))
         application.reminded_on = day
     return len(late)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from cities.yichang import applications
 from cities.yichang.models import Application
-from core.toolkit import Membership, Organization, Person, Unit, User, id_numbers
+from core.toolkit import Membership, Organization, Person, Region, Unit, User, id_numbers
 
 ACTOR = "demo"
 
@@ -69,8 +69,6 @@ def _ancestor_ids(organization: Organization) -> list[int]:
 
 
 def _county_region_path(session, county: Organization | None) -> str:
-    from core.toolkit import Region
-
     region = session.get(Region, county.region_id) if county is not None and county.region_id else None
     return region.path if region is not None else "/"
 

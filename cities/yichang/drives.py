@@ -240,7 +240,7 @@ def county_federation_of(session, unit: Unit) -> Organization | None:
 def _tell_handler(session, tenant, drive: FormationDrive, unit: Unit, handler: Organization, dedupe: str) -> int:
     """The drive-opened SMS to the admins where the drive now waits (the city's when it waits for dispatch)."""
     params = dict(unit=unit.name, count=drive.parked_count,
-                  notice_due_on=applications._chinese_date(drive.notice_due_on))
+                  notice_due_on=texts.chinese_date(drive.notice_due_on))
     if handler.kind == "city_federation":
         return _tell_city(session, tenant, "yichang.drive_opened", dedupe, **params)
     return applications._tell_staff(session, tenant, handler, ("federation_admin",), "yichang.drive_opened", dedupe,

@@ -33,6 +33,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from cities.yichang import texts
 from cities.yichang.applications import application_by_id
 from cities.yichang.models import Application, FormationDrive
 from cities.yichang.settings import rules as rules_of
@@ -159,7 +160,7 @@ _DIGITS = "〇一二三四五六七八九"
 
 def chinese_date(day: dt.date | None) -> str:
     """``2025年3月10日`` (a field's value); the blank date when there is none."""
-    return f"{day.year}年{day.month}月{day.day}日" if day else BLANK_DATE
+    return texts.chinese_date(day) if day else BLANK_DATE
 
 
 def chinese_month(day: dt.date | None) -> str:

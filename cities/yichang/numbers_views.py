@@ -36,6 +36,7 @@ from core.toolkit import (
     MenuItem,
     NotFound,
     Organization,
+    Refusal,
     check,
     current_tenant,
     current_user,
@@ -280,18 +281,6 @@ def charts(found: counting.Numbers) -> list[Chart]:
         Chart("reservoirs", "蓄水池会员", "工会", [Bar(row.name, row.parked, key=str(row.organization_id))
                                             for row in found.reservoirs]),
     ]
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """What core's form macros show above the form and next to a wrong field."""
-
-    message: str
-    fields: dict[str, str]
-
-    @property
-    def first(self) -> str | None:
-        return next(iter(self.fields), None)
 
 
 def _query_from_page() -> tuple[dict, Refusal | None]:

@@ -20,7 +20,7 @@ import functools
 import sqlalchemy as sa
 from flask import Blueprint, flash, make_response, redirect, request, url_for
 
-from cities.yichang import applications, forms, moves, reservoirs
+from cities.yichang import applications, forms, moves, reservoirs, texts
 from cities.yichang.models import OPEN_STATUSES, Application
 from cities.yichang.settings import rules
 from core.toolkit import (
@@ -124,8 +124,7 @@ def _page_number() -> int:
 def chinese_date(day: dt.date | str | None) -> str:
     if not day:
         return ""
-    day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-    return f"{day.year}年{day.month}月{day.day}日"
+    return texts.chinese_date(dt.date.fromisoformat(day) if isinstance(day, str) else day)
 
 
 def _masked_phone(phone: str | None) -> str:

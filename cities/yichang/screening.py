@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from cities.yichang.models import OPEN_STATUSES, Application
 from core.toolkit import Person, ScreeningRefusal, id_numbers
+
 
 def too_young(application: dict, rules) -> ScreeningRefusal | None:
     if id_numbers.age_on(application["birth_date"], application["submitted_on"]) < rules.minimum_age:
@@ -38,8 +40,6 @@ def legal_representative(application: dict, rules) -> ScreeningRefusal | None:
 
 
 def open_application(session, application: dict) -> ScreeningRefusal | None:
-    from cities.yichang.models import OPEN_STATUSES, Application
-
     found = session.scalar(sa.select(Application.id).where(
         Application.person_id == application["person_id"], Application.status.in_(OPEN_STATUSES)).limit(1))
     if found is not None:

@@ -7,6 +7,7 @@ union; we transfer them ourselves within ``parked_transfer_days`` (issue 7), so 
 """
 from __future__ import annotations
 
+from cities.yichang.settings import rules
 from core.toolkit import MessageTemplate, messages, outbox
 
 SIGNATURE = "联系人：{contact_name}，联系电话：{contact_phone}"
@@ -65,6 +66,11 @@ TEMPLATES = [
 ]
 
 
+def chinese_date(day) -> str:
+    """``2026年11月27日``: a date as the texts, pages and forms write it."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
 def send(session, tenant, key: str, *, phone: str | None, dedupe_key: str, **params) -> bool:
     """Queue the text ``key`` to ``phone`` with ``params`` and the tenant's signature filled in.
 
@@ -73,8 +79,6 @@ def send(session, tenant, key: str, *, phone: str | None, dedupe_key: str, **par
     """
     if not phone:
         return False
-    from cities.yichang.settings import rules
-
     settings = rules(session, tenant)
     branding = tenant.branding or {}  # the tenant's own contact, unless the plugin's settings name another
     params = {"federation": tenant.name,
