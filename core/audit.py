@@ -23,10 +23,10 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from stdnum.cn import ric
 
 from core import request_context
@@ -41,7 +41,7 @@ from core.tenancy import current_tenant, platform_scope, tenant_scope
 
 __all__ = [
     "GENESIS", "Break", "ChainReport", "PurgeResult", "RetentionTooShort", "UnmaskedPersonalData",
-    "commands", "compute_hash", "purge", "purge_chain", "reads_of", "record", "record_read", "search", "verify",
+    "commands", "compute_hash", "link", "purge", "purge_chain", "reads_of", "record", "record_read", "search", "verify",
     "verify_chain",
 ]
 
@@ -170,30 +170,24 @@ def record(
 
     ``obj`` is an ORM object or a ``(type, id)`` pair. The record's place in the union tree (``scope_path``, what a
     federation admin's search goes by) comes from ``obj`` (``_scope_path``); ``scope``, an organization's path,
-    names it instead when the object does not tell. The chain head is updated under a row lock, so two
-    transactions of one tenant append one after the other instead of forking the chain; the lock is held until
-    the caller's transaction ends. The record is flushed, so it has its id.
+    names it instead when the object does not tell.
+
+    The record joins the chain when the caller's transaction commits (``link``): its seq, hash and id are set
+    then, and only then is the chain head locked, so two transactions of one tenant append one after the other
+    and neither waits through the other's work, only through its commit. A record made in a savepoint that is
+    rolled back goes with it; a query of the trail in the same transaction links first, so it sees its own
+    records.
     """
     _refuse_full_id_numbers(before, "before")
     _refuse_full_id_numbers(after, "after")
     tenant = current_tenant()
     tenant_id = tenant.id if tenant is not None else None
-    session.flush()
-    chain = tenant_id or 0
-    _ensure_head(session, chain)
-    head = session.execute(
-        select(AuditChainHead)
-        .where(AuditChainHead.chain == chain)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-    seq, prev_hash = head.seq + 1, head.hash
+    session.flush()  # the object's id, for object_id
     actor_id, actor_label = _actor_fields(actor)
     object_type, object_id = _object_fields(obj)
     info = request_context.current()
     entry = AuditRecord(
         tenant_id=tenant_id,
-        seq=seq,
         at=utcnow(),
         actor_id=actor_id,
         actor=actor_label,
@@ -205,21 +199,103 @@ def record(
         request_id=info.request_id,
         address=info.address,
         scope_path=scope if scope is not None or tenant_id is None else _scope_path(session, obj),
-        prev_hash=prev_hash,
     )
-    entry.hash = compute_hash(entry)
-    head.seq, head.hash = seq, entry.hash
-    session.add(entry)
-    session.flush()  # the caller may want the record's id (to point at it) straight away
+    session.info.setdefault(_PENDING, []).append(_Pending(tenant_id or 0, entry, session.get_nested_transaction()))
     return entry
 
 
-def _ensure_head(session: Session, chain: int) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(AuditChainHead).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["chain"])
-    )
+_PENDING = "gonghui.audit.pending"
+
+
+@dataclass
+class _Pending:
+    chain: int
+    entry: AuditRecord
+    #: The savepoint the record was made in (None: the transaction itself): rolling it back drops the record.
+    savepoint: object
+
+
+def link(session: Session) -> None:
+    """Give this transaction's records their place in their chains: lock each chain head (in chain order, so
+    two transactions never wait on each other crosswise), number and hash the records after it, insert them,
+    move the head. Runs by itself before every commit; call it only to see a record's id sooner."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    session.flush()  # the rest of the transaction first: the heads stay locked only through the commit
+    connection = session.connection()
+    for chain, group in groupby(sorted(pending, key=lambda item: item.chain), key=lambda item: item.chain):
+        entries = [item.entry for item in group]
+        seq, prev_hash = _locked_head(connection, chain)
+        for entry in entries:
+            seq += 1
+            entry.seq, entry.prev_hash = seq, prev_hash
+            entry.hash = prev_hash = compute_hash(entry)
+        ids = connection.scalars(
+            _records.insert().returning(_records.c.id, sort_by_parameter_order=True),
+            [_row_of(entry) for entry in entries],
+        ).all()
+        for entry, id_ in zip(entries, ids):
+            entry.id = id_
+        connection.execute(sa.update(_heads).where(_heads.c.chain == chain).values(seq=seq, hash=prev_hash))
+
+
+def _locked_head(connection: sa.Connection, chain: int) -> tuple[int, str]:
+    locked = select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == chain).with_for_update()
+    head = connection.execute(locked).first()
+    if head is None:  # the chain's first record: when two race to make the head, one waits for the other
+        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+        connection.execute(
+            insert(_heads).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["chain"])
+        )
+        head = connection.execute(locked).first()
+    return head.seq, head.hash
+
+
+_COLUMNS = tuple(column.key for column in _records.columns if column.key != "id")
+
+
+def _row_of(entry: AuditRecord) -> dict:
+    return {key: getattr(entry, key) for key in _COLUMNS}
+
+
+@event.listens_for(Session, "before_commit")
+def _link_before_commit(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's release is not the commit
+        link(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, rolled_back) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if not rolled_back.nested:
+        session.info.pop(_PENDING, None)
+        return
+    session.info[_PENDING] = [item for item in pending if not _made_in(item.savepoint, rolled_back)]
+
+
+def _made_in(savepoint, rolled_back) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_end(session: Session, transaction) -> None:
+    if transaction.parent is None:  # closed without a commit (session.close()): its records go with it
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _link_before_reading_the_trail(state: ORMExecuteState) -> None:
+    if state.is_select and state.session.info.get(_PENDING) and any(
+        mapper.class_ is AuditRecord for mapper in state.all_mappers
+    ):
+        link(state.session)
 
 
 def record_read(session: Session, obj, field: str, actor) -> AuditRecord:

@@ -25,17 +25,17 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.errors import Conflict
 from core.integrations import SmsMessage
 from core.jobs import actor
 from core.masking import mask_phone
 from core.models.outbox import OutboxMessage
 from core.models.tenant import Tenant
-from core.tenancy import NoTenantInScope
+from core.tenancy import NoTenantInScope, current_tenant
 
 log = logging.getLogger(__name__)
 
@@ -83,24 +83,27 @@ def enqueue(
     Enqueueing a key that exists returns the existing row unchanged. Do not commit: the request or job that
     owns ``session`` does, and only then is the delivery job sent. ``available_at`` (naive UTC) delays it.
     """
-    existing = _by_key(session, dedupe_key)  # autoflushes the caller's changes: an error below is this row's
-    if existing is not None:
-        return existing
-    message = OutboxMessage(
-        kind=kind, plugin=plugin, dedupe_key=dedupe_key, payload=payload, status=PENDING, attempts=0,
-        available_at=available_at or utcnow(),
-    )
-    session.add(message)
-    # Two transactions that checked at the same moment are settled by the unique key (tenant, dedupe_key): the
-    # later one fails here (a request answers 409; a job is retried and then finds the row). No savepoint to
-    # recover in place: on SQLite (pysqlite) a savepoint opened before the first write is released as a commit.
-    try:
+    values = dict(kind=kind, plugin=plugin, dedupe_key=dedupe_key, payload=payload, status=PENDING, attempts=0,
+                  available_at=available_at or utcnow())
+    tenant = current_tenant()
+    if tenant is None:  # the platform's own messages: no unique key to lean on (NULL tenant), so look first
+        message = _by_key(session, dedupe_key)
+        if message is not None:
+            return message
+        message = OutboxMessage(**values)
+        session.add(message)
         session.flush()
-    except IntegrityError:
-        raise Conflict(
-            "the same message was queued at the same moment by another transaction; try again",
-            code="outbox_duplicate",
-        ) from None
+    else:
+        # One statement: a second transaction queueing the same key waits for the first to commit, then inserts
+        # nothing and finds its row. Autoflushes the caller's changes first: an error here is this row's.
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        message = session.scalars(
+            insert(OutboxMessage).values(tenant_id=tenant.id, **values)
+            .on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
+            .returning(OutboxMessage)
+        ).first()
+        if message is None:
+            return _by_key(session, dedupe_key)
     _send_after_commit(session, message)
     return message
 

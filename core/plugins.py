@@ -6,6 +6,7 @@ Discovery is not enablement. Every plugin the deployment installed (entry-point 
 """
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from dataclasses import dataclass
@@ -138,6 +139,7 @@ class Plugins:
                 raise PluginError(f"plugin {meta.name} requires {', '.join(missing)}, which is not loaded")
         self.pm.check_pending()
         self._cache: dict[tuple[int, int], tuple[frozenset[str], _TenantHooks]] = {}
+        self._settings: dict[tuple[int, int, str], dict] = {}
         self._lock = threading.Lock()
 
     @property
@@ -176,9 +178,22 @@ class Plugins:
         return result
 
     def settings_of(self, session: Session, tenant: Tenant, name: str) -> dict:
-        """The validated settings ``tenant`` keeps for plugin ``name`` ({} when it has none)."""
-        row = _row(session, tenant, name)
-        return dict(row.settings) if row is not None and row.enabled else {}
+        """The validated settings ``tenant`` keeps for plugin ``name`` ({} when it has none), a copy of its own.
+
+        Kept per process by the tenant's ``plugins_version``, which every enable, configure and disable moves:
+        steps read their plugin's settings several times a request. A session that moved the version itself
+        reads the row (its change may still be rolled back)."""
+        key = (tenant.id, tenant.plugins_version, name)
+        found = None if session.info.get(_PLUGINS_CHANGED) else self._settings.get(key)
+        if found is None:
+            row = _row(session, tenant, name)
+            found = dict(row.settings) if row is not None and row.enabled else {}
+            if not session.info.get(_PLUGINS_CHANGED):
+                with self._lock:
+                    self._settings = {k: v for k, v in self._settings.items()
+                                      if k[0] != tenant.id or k[1] == tenant.plugins_version}
+                    self._settings[key] = found
+        return copy.deepcopy(found)
 
     def enabled(self, session: Session, tenant: Tenant) -> frozenset[str]:
         return self._view(session, tenant)[0]
@@ -288,8 +303,13 @@ def _row(session: Session, tenant: Tenant, name: str) -> TenantPlugin | None:
     return session.scalar(select(TenantPlugin).where(TenantPlugin.tenant_id == tenant.id, TenantPlugin.plugin == name))
 
 
+#: Set on a session that changed a tenant's plugins: it does not fill the settings cache.
+_PLUGINS_CHANGED = "gonghui.plugins_changed"
+
+
 def _bump(session: Session, tenant: Tenant) -> None:
     """Count the change in the database (other processes rebuild their views) and on ``tenant`` in memory."""
+    session.info[_PLUGINS_CHANGED] = True
     version = session.execute(
         update(Tenant)
         .where(Tenant.id == tenant.id)

@@ -12,6 +12,7 @@ from core import audit, calendar, id_numbers, masking, messages, outbox
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
+from core.api.path_objects import resolve_path_object
 from core.app import db_session, plugin_settings, unit_of_work
 from core.applications import reservoir_for, screen
 from core.auth import (
@@ -61,6 +62,7 @@ from core.models.unit import Unit
 from core.models.user import User
 from core.plugins import PluginMeta, hookimpl
 from core.registry import memberships, organizations, people, regions, unit_search, units
+from core.rows import by_id
 from core.secrets import MissingSecret, SecretRef
 from core.secrets import resolve as resolve_secret
 from core.tenancy import current_tenant, require_tenant, tenant_scope
@@ -74,7 +76,7 @@ def current_user() -> User | None:
     return g.get("user")
 
 
-TOOLKIT_VERSION = "1.2"
+TOOLKIT_VERSION = "1.3"
 
 __all__ = [
     "TOOLKIT_VERSION",
@@ -144,6 +146,9 @@ __all__ = [
     "id_numbers",
     "screen",
     "reservoir_for",
+    # the object an id names (added in 1.3): found by id, and for a route found and scope-checked before its body
+    "by_id",
+    "resolve_path_object",
     # errors
     "DomainError",
     "Conflict",

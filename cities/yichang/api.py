@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
@@ -30,6 +30,7 @@ from core.toolkit import (
     Person,
     Region,
     Unit,
+    by_id,
     check,
     current_tenant,
     current_user,
@@ -41,6 +42,7 @@ from core.toolkit import (
     page_of,
     require,
     require_if_match,
+    resolve_path_object,
     scope_filter,
     scope_paths,
     set_etag,
@@ -221,26 +223,6 @@ def _applicant() -> tuple[object, Person]:
     return user, person
 
 
-@blp.before_request
-def _resolve_path_objects() -> None:
-    """An id in the path is found first, before any body is parsed: an application the caller may not read, or a
-    member outside their area, is 404 whatever the body says, exactly like an id that does not exist."""
-    args = request.view_args or {}
-    if "application_id" in args:
-        g.application = _readable(args["application_id"])
-    if "person_id" in args:
-        g.member = _member_in_scope(args["person_id"])
-
-
-def _readable(application_id: int) -> Application:
-    """The application, for its applicant or staff whose subtree handles it; 404 for anyone else."""
-    user = _signed_in()
-    found = db_session().scalar(sa.select(Application).where(Application.id == application_id))
-    if found is None or not (_applies(user, found) or _handles(user, READ, found)):
-        raise NotFound(f"no application {application_id}")
-    return found
-
-
 def _applies(user, application: Application) -> bool:
     return user.person_id is not None and application.person_id == user.person_id
 
@@ -261,22 +243,29 @@ def _at_step(*permissions: str) -> Application:
         raise Forbidden("you may not act on this application here")
     # Locked before If-Match is checked: a second admin holding the same ETag waits here, then reads the new
     # version and gets 412 instead of a lost update.
-    found = applications.application_by_id(db_session(), found.id, lock=True)
+    found = by_id(db_session(), Application, found.id, lock=True)
     require_if_match(found)
     return found
 
 
-def _member_in_scope(person_id: int) -> Person:
-    """A member whose current union is in the caller's area for moving out; 404 for anyone else."""
-    user, session = current_user(), db_session()
-    check(user, MOVE_OUT)
-    person = session.scalar(sa.select(Person).where(Person.id == person_id))
-    current = memberships.current(session, person) if person is not None else None
+def _in_moving_area(user, person: Person) -> bool:
+    """Whether the member's current union is in the caller's area for moving out."""
+    session = db_session()
+    current = memberships.current(session, person)
     union = session.scalar(sa.select(Organization).where(Organization.id == current.organization_id)) \
         if current is not None else None
-    if union is None or not in_scope(user, MOVE_OUT, union.path):
-        raise NotFound("no member with this id in your area")
-    return person
+    return union is not None and in_scope(user, MOVE_OUT, union.path)
+
+
+# An id in the path is found first, before any body is parsed: an application the caller may not read (its
+# applicant reads it, and staff whose subtree handles it), or a member outside their area, is 404 whatever the
+# body says, exactly like an id that does not exist.
+resolve_path_object(blp, "application_id", into="application", hidden="no application {id}",
+                    find=lambda session, application_id: by_id(session, Application, application_id),
+                    visible=lambda user, found: _applies(user, found) or _handles(user, READ, found))
+resolve_path_object(blp, "person_id", into="member", permission=MOVE_OUT, hidden="no member with this id in your area",
+                    find=lambda session, person_id: session.scalar(sa.select(Person).where(Person.id == person_id)),
+                    visible=_in_moving_area)
 
 
 def _shown(application: Application) -> dict:
@@ -389,7 +378,7 @@ def withdraw(application_id):
     if not _applies(user, g.application):
         raise NotFound(f"no application {application_id}")
     session = db_session()
-    found = applications.application_by_id(session, application_id, lock=True)
+    found = by_id(session, Application, application_id, lock=True)
     require_if_match(found)
     return _shown(applications.withdraw(session, current_tenant(), found, person=person, actor=user))
 

@@ -37,12 +37,12 @@ from core.toolkit import (
     User,
     actor,
     audit,
+    by_id,
     calendar,
     check,
     holders_of,
     id_numbers,
     in_scope,
-    require_in_scope,
     units,
     utcnow,
 )
@@ -62,16 +62,6 @@ READ, HANDLE, CITY = "yichang.read", "yichang.verify", "yichang.dispatch"
 
 
 # --- reading -----------------------------------------------------------------------------------------------------
-
-
-def drive_by_id(session, drive_id: int, *, lock: bool = False) -> FormationDrive:
-    statement = sa.select(FormationDrive).where(FormationDrive.id == drive_id)
-    if lock:
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    found = session.scalars(statement).one_or_none()
-    if found is None:
-        raise NotFound(f"no formation drive {drive_id}")
-    return found
 
 
 def parked_counts(unit_ids=None) -> sa.Select:
@@ -151,11 +141,18 @@ def view(session, drive: FormationDrive, *, today: dt.date | None = None, parked
 # --- who may act -------------------------------------------------------------------------------------------------
 
 
+def may_read(user, drive: FormationDrive) -> bool:
+    """A drive is read where it is handled and above: by those whose subtree holds its handler."""
+    return in_scope(user, READ, drive.handler_path)
+
+
 def readable(session, user, drive_id: int, *, lock: bool = False) -> FormationDrive:
-    """The drive, if ``user`` may read it: handled in their subtree. 404 otherwise, as if it did not exist."""
+    """The drive, if ``user`` may read it (the pages; the API resolves it before the body). 404 otherwise, as
+    if it did not exist."""
     check(user, READ)
-    drive = drive_by_id(session, drive_id, lock=lock)
-    require_in_scope(user, READ, drive.handler_path)
+    drive = by_id(session, FormationDrive, drive_id, lock=lock)
+    if not may_read(user, drive):
+        raise NotFound("not found")
     return drive
 
 

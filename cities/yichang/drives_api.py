@@ -22,12 +22,14 @@ from core.toolkit import (
     ApiBlueprint,
     InvalidInput,
     Unit,
+    by_id,
     db_session,
     id_numbers,
     organizations,
     page_of,
     require,
     require_if_match,
+    resolve_path_object,
     scope_filter,
     set_etag,
 )
@@ -106,14 +108,13 @@ class DriveUploadSchema(Schema):
     election_report = Upload(metadata={"description": DRIVE_DOCUMENTS["election_report"]})
 
 
-@blp.before_request
-def _resolve_drive() -> None:
-    """A drive id is found first, before a body is parsed, and locked for a step: outside the caller's subtrees
-    it does not exist."""
-    drive_id = (request.view_args or {}).get("drive_id")
-    if drive_id is not None:
-        g.drive = drives.readable(db_session(), g.get("user"), drive_id,
-                                  lock=request.method not in ("GET", "HEAD", "OPTIONS"))
+def _drive(session, drive_id: int) -> FormationDrive:
+    """The drive, locked for a step: the If-Match the step checks next holds until it commits."""
+    return by_id(session, FormationDrive, drive_id, lock=request.method not in ("GET", "HEAD", "OPTIONS"))
+
+
+# A drive id is found first, before a body is parsed: outside the caller's subtrees it does not exist.
+resolve_path_object(blp, "drive_id", into="drive", permission=drives.READ, find=_drive, visible=drives.may_read)
 
 
 def _answer(drive: FormationDrive, **extra) -> dict:

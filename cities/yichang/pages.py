@@ -422,8 +422,10 @@ def actions_for(user, application: Application) -> set[str]:
     return {step[0], "reject"}
 
 
-def _organizations(session, kinds, text: str = "", limit: int | None = None) -> list[Organization]:
+def _organizations(session, kinds, text: str = "", limit: int | None = None, where=None) -> list[Organization]:
     statement = sa.select(Organization).where(Organization.kind.in_(kinds), Organization.status == "active")
+    if where is not None:
+        statement = statement.where(where)
     if text:
         statement = statement.where(Organization.name.contains(text, autoescape=True))
     return list(session.scalars(statement.order_by(Organization.path).limit(limit)))
@@ -443,29 +445,31 @@ def _union_facts(session, organization: Organization | None) -> dict | None:
 
 def _verify_context(session, tenant, application: Application) -> dict:
     """"查询单位" and "查询工会": the unit the county admin picked (else the worker's), the union it gives (its own,
-    or the reservoir the rule chooses), or the union they picked instead."""
-    values = request.values
+    or the reservoir the rule chooses), or the union they picked instead: "查询工会" offers, and a pick is kept of,
+    only the unions verification may hand the application to (``applications.may_hand_to``)."""
+    values, user = request.values, current_user()
     unit_q = values.get("unit_q", "").strip()
     unit_choice = values.get("unit_id", "")
     unit = None if unit_choice == "none" else (_unit(session, unit_choice) or (
         session.get(Unit, application.unit_id) if application.unit_id else None))
     unit_hits, unit_problem = search_units(session, unit_q) if unit_q else ([], None)
     suggested, no_union = None, ""
-    if unit is not None and unit.has_union and unit.organization_id:
-        suggested = session.get(Organization, unit.organization_id)
-    else:
-        try:
-            person = session.get(Person, application.person_id)
-            suggested = applications.choose_reservoir(session, tenant, person, unit, application)
-        except DomainError:
-            no_union = "本区域没有蓄水池工会，请查询并选择会籍所在的工会。"
+    try:
+        suggested = applications.union_by_rule(session, tenant, session.get(Person, application.person_id), unit,
+                                               application)
+    except DomainError:
+        no_union = "本区域没有蓄水池工会，请查询并选择会籍所在的工会。"
     org_q = values.get("org_q", "").strip()
     picked = _organization(session, values.get("organization_id"))
-    if picked is not None and picked.kind not in applications.DECIDING_KINDS:
+    if picked is not None and (picked.kind not in applications.DECIDING_KINDS or not applications.may_hand_to(
+            session, tenant, user, picked, application, unit=unit)):
         picked = None
+    namable = scope_filter(user, VERIFY, Organization.path)
+    if suggested is not None:
+        namable = sa.or_(namable, Organization.id == suggested.id)
     return {"unit_q": unit_q, "unit_hits": unit_hits, "unit_problem": unit_problem, "chosen_unit": unit,
             "unit_choice": "none" if unit is None else unit.id, "org_q": org_q,
-            "union_hits": _organizations(session, applications.DECIDING_KINDS, org_q, 20) if org_q else [],
+            "union_hits": _organizations(session, applications.DECIDING_KINDS, org_q, 20, namable) if org_q else [],
             "union": _union_facts(session, picked or suggested), "union_picked": picked is not None,
             "no_union": no_union if picked is None else ""}
 

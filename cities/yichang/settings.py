@@ -4,7 +4,9 @@ Every number of the seed that a city might set differently is here, with the see
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import g, has_request_context
 from marshmallow import Schema, fields, validate
@@ -60,14 +62,20 @@ class Rules:
 
 
 def rules(session, tenant) -> Rules:
-    """The tenant's settings, with the defaults filled in (the schema's ``load`` fills them). Read once per
-    request: a step reads them several times (deadlines, texts, reservoirs), and validating them again
-    was a tenth of a submission's time in the benchmark."""
+    """The tenant's settings, with the defaults filled in (the schema's ``load`` fills them). A step reads them
+    several times (deadlines, texts, reservoirs): the stored settings are read once a request, and loading them
+    through the schema, a tenth of a submission's time in the benchmark, once a process per distinct settings."""
     cache = g.setdefault("yichang_rules", {}) if has_request_context() else {}
     found = cache.get(tenant.id)
     if found is None:
-        values = Settings().load(plugin_settings(session, tenant, "yichang") or {})
-        values.pop("messages", None)
-        values["urban_districts"] = tuple(values["urban_districts"])
-        found = cache[tenant.id] = Rules(**values)
+        stored = plugin_settings(session, tenant, "yichang") or {}
+        found = cache[tenant.id] = _loaded(json.dumps(stored, sort_keys=True, ensure_ascii=False, default=str))
     return found
+
+
+@lru_cache(maxsize=64)
+def _loaded(stored: str) -> Rules:
+    values = Settings().load(json.loads(stored))
+    values.pop("messages", None)
+    values["urban_districts"] = tuple(values["urban_districts"])
+    return Rules(**values)

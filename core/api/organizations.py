@@ -9,20 +9,19 @@ everywhere but on the detail read by a tenant admin.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
+from core.api.path_objects import resolve_path_object
 from core.app import db_session
 from core.auth import (
     WHOLE_TENANT,
-    check,
     in_scope,
     require,
-    require_in_scope,
     scope_filter,
     scope_paths,
     subtree_bounds,
@@ -121,16 +120,9 @@ def _sees_full_phone() -> bool:
     return user.is_platform_admin or any(grant.role in FULL_PHONE_ROLES for grant in user.grants)
 
 
-@blp.before_request
-def _resolve_organization() -> None:
-    """Every route with an organization id finds it first, before its body is parsed: an outsider learns nothing
-    from a 422 that a missing id would not give too."""
-    organization_id = (request.view_args or {}).get("organization_id")
-    if organization_id is not None:
-        check(g.get("user"), READ)
-        organization = organizations.organization_by_id(db_session(), organization_id)
-        require_in_scope(g.user, READ, organization.path)
-        g.organization = organization
+resolve_path_object(blp, "organization_id", into="organization", permission=READ,
+                    find=organizations.organization_by_id,
+                    visible=lambda user, organization: in_scope(user, READ, organization.path))
 
 
 def _manageable(organization: Organization) -> Organization:

@@ -12,7 +12,7 @@ away) only to holders of ``people.read_id_number``, and every such read is on re
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 from sqlalchemy.orm import aliased
@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
+from core.api.path_objects import resolve_path_object
 from core.app import db_session
 from core.auth import (
     WHOLE_TENANT, check, has_permission, in_scope, require, scope_filter, scope_paths, subtree_bounds,
@@ -215,18 +216,16 @@ class MembershipEndSchema(_Step):
 # --- scope --------------------------------------------------------------------------------------------------------
 
 
-@blp.before_request
-def _resolve_person() -> None:
-    """Every route with a person id finds the person first, before its body is parsed: an outsider learns nothing
-    from a 422 that a missing id would not give too."""
-    person_id = (request.view_args or {}).get("person_id")
-    if person_id is None:
-        return
-    check(g.get("user"), READ)
-    person = people.person_by_id(db_session(), person_id)
-    g.person, g.home = person, people.home(db_session(), person)
-    if not _in_scope(READ, g.home):
-        raise NotFound("not found")
+def _person_at_home(session, person_id: int) -> Person:
+    """The person, with their home organization kept as ``g.home``: every later check of the request is made
+    there."""
+    person = people.person_by_id(session, person_id)
+    g.home = people.home(session, person)
+    return person
+
+
+resolve_path_object(blp, "person_id", into="person", permission=READ, find=_person_at_home,
+                    visible=lambda _user, _person: _in_scope(READ, g.home))
 
 
 def _in_scope(permission: str, organization: Organization | None) -> bool:

@@ -7,16 +7,17 @@ lends its holders no area. A region outside the caller's areas is 404, before an
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import g, request
+from flask import g
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
 
 from core.api.base import ApiBlueprint
 from core.api.etag import require_if_match, set_etag
 from core.api.pagination import page_of
+from core.api.path_objects import resolve_path_object
 from core.app import db_session
-from core.auth import WHOLE_TENANT, check, require, scope_paths, subtree_bounds
-from core.errors import Forbidden, InvalidInput, NotFound
+from core.auth import WHOLE_TENANT, require, scope_paths, subtree_bounds
+from core.errors import Forbidden, InvalidInput
 from core.models.organization import Organization
 from core.models.region import LEVELS, Region
 from core.registry import regions
@@ -95,15 +96,8 @@ def _manageable(region: Region) -> Region:
     return region
 
 
-@blp.before_request
-def _resolve_region() -> None:
-    region_id = (request.view_args or {}).get("region_id")
-    if region_id is not None:
-        check(g.get("user"), READ)
-        region = regions.region_by_id(db_session(), region_id)
-        if not _in_area(region, READ):
-            raise NotFound("not found")
-        g.region = region
+resolve_path_object(blp, "region_id", into="region", permission=READ, find=regions.region_by_id,
+                    visible=lambda _user, region: _in_area(region, READ))
 
 
 @blp.route("")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from core import audit, crypto
 from core.auth import passwords, tokens
@@ -69,6 +69,7 @@ def holders_of(session: Session, organization: Organization, roles: tuple[str, .
         sa.select(User).join(RoleGrant, RoleGrant.user_id == User.id)
         .where(RoleGrant.organization_id == organization.id, RoleGrant.role.in_(roles), User.active.is_(True))
         .order_by(User.id).distinct()
+        .options(lazyload(User.grants))  # phones are wanted here, not what the users may do
     ))
 
 

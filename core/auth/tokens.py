@@ -7,7 +7,7 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from core import audit
 from core.db import utcnow
@@ -43,7 +43,7 @@ def create_token(
 
 def usable_token(session: Session, clear: str, tenant_id: int | None) -> ApiToken | None:
     """The token ``clear`` names if it is valid here (its tenant, not expired or revoked, its user active)."""
-    query = sa.select(ApiToken).where(ApiToken.token_hash == digest(clear))
+    query = sa.select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == digest(clear))
     if tenant_id is None:
         query = query.where(ApiToken.tenant_id.is_(None))
     token = session.scalar(query)

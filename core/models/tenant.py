@@ -22,7 +22,7 @@ class Tenant(Versioned, Timestamped, Base):
     plugins_version: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
 
     domains: Mapped[list["TenantDomain"]] = relationship(
-        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantDomain.host", lazy="selectin"
+        back_populates="tenant", cascade="all, delete-orphan", order_by="TenantDomain.host"
     )
 
     def __repr__(self) -> str:

@@ -356,6 +356,43 @@ def test_twenty_people_changing_things_at_once_leave_one_unbroken_chain(app, gon
     assert result.exit_code == 0 and "100 records, whole" in result.output, result.output
 
 
+def test_a_record_takes_its_place_in_the_chain_when_its_transaction_commits_not_when_it_was_made(app, db, yichang):
+    # The chain head is locked only through the commit, so a long step never makes the tenant's other steps wait.
+    with db() as slow, tenancy.tenant_scope(yichang):
+        audit.record(slow, "member.update", obj=("person", "1"), actor="slow")
+        append(db, yichang, action="member.join", actor="quick")  # made later, committed first
+    assert [(r.seq, r.actor) for r in chain(app, yichang)] == [(1, "quick"), (2, "slow")]
+    assert "2 records, whole" in verify(app, "--tenant", "yichang").output
+
+
+def test_a_record_made_in_a_step_rolled_back_to_its_savepoint_is_not_in_the_trail(app, db, yichang):
+    with db() as session, tenancy.tenant_scope(yichang):
+        audit.record(session, "import.apply", obj=("import_batch", "1"), actor="clerk")
+        step = session.begin_nested()
+        audit.record(session, "member.update", obj=("person", "7"), actor="clerk")
+        inner = session.begin_nested()
+        audit.record(session, "member.update", obj=("person", "8"), actor="clerk")
+        inner.commit()
+        step.rollback()
+        audit.record(session, "member.update", obj=("person", "9"), actor="clerk")
+    assert [(r.seq, r.object_id) for r in chain(app, yichang)] == [(1, "1"), (2, "9")]
+
+
+def test_a_transaction_reading_the_trail_sees_the_records_it_has_made(db, yichang):
+    with db() as session, tenancy.tenant_scope(yichang):
+        made = audit.record(session, "member.update", obj=("person", "42"), actor="clerk")
+        found = session.scalars(audit.search(object_type="person", object_id="42")).all()
+        assert [r.id for r in found] == [made.id] and made.seq == 1
+
+
+def test_nothing_is_recorded_when_the_transaction_rolls_back(app, db, yichang):
+    with pytest.raises(RuntimeError), db() as session, tenancy.tenant_scope(yichang):
+        audit.record(session, "member.update", obj=("person", "42"), actor="clerk")
+        raise RuntimeError("the step failed")
+    append(db, yichang)
+    assert [r.seq for r in chain(app, yichang)] == [1]
+
+
 # --- retention: gonghui audit purge ---------------------------------------------------------------------------
 
 

@@ -85,7 +85,9 @@ def _organization(world, session, made):
 def _audit_record(world, session, made):
     from core import audit
 
-    return audit.record(session, "test.touch", obj=("organization", world.yiling.id), actor="test").id
+    touched = audit.record(session, "test.touch", obj=("organization", world.yiling.id), actor="test")
+    audit.link(session)
+    return touched.id
 
 
 _serial = iter(range(100, 999))

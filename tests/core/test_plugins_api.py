@@ -1,8 +1,10 @@
 """Tenant admins turn plugins on and off for their tenant; platform admins do it for any tenant."""
+import pytest
 import sqlalchemy as sa
 
 from core import tenancy
 from core.models.audit import AuditRecord
+from core.models.tenant import Tenant, TenantPlugin
 
 
 def test_a_tenant_admin_lists_enables_configures_and_disables_a_plugin(api, make_tenant, make_user):
@@ -94,3 +96,46 @@ def test_a_body_that_is_not_json_is_refused_as_a_whole(api, make_tenant, make_us
 
     assert response.status_code == 400 or response.status_code == 422
     assert list(response.json["errors"]) == ["body"]
+
+
+def _greeting(app, db, tenant_id):
+    with db() as session:
+        with tenancy.platform_scope("test: read the tenant"):
+            tenant = session.get(Tenant, tenant_id)
+        with tenancy.tenant_scope(tenant):
+            return app.extensions["gonghui"].plugins.settings_of(session, tenant, "testplugin").get("greeting")
+
+
+def test_a_settings_change_made_by_another_server_process_is_read_by_the_next_request(app, db, make_tenant):
+    # Settings are kept per process by the tenant's plugins_version; another process's change moves it.
+    tenant = make_tenant("yichang", plugins=["testplugin"], settings={"testplugin": {"greeting": "您好"}})
+    assert _greeting(app, db, tenant.id) == "您好"
+
+    with app.extensions["gonghui"].db.engine.begin() as other_process:
+        other_process.execute(sa.update(TenantPlugin).where(TenantPlugin.tenant_id == tenant.id)
+                              .values(settings={"greeting": "早上好"}))
+        other_process.execute(sa.update(Tenant).where(Tenant.id == tenant.id)
+                              .values(plugins_version=Tenant.plugins_version + 1))
+
+    assert _greeting(app, db, tenant.id) == "早上好"
+
+
+def test_a_settings_change_that_was_rolled_back_is_never_read(app, db, make_tenant):
+    tenant = make_tenant("yichang", plugins=["testplugin"], settings={"testplugin": {"greeting": "您好"}})
+    plugins = app.extensions["gonghui"].plugins
+    with pytest.raises(RuntimeError), db() as session, tenancy.tenant_scope(session.merge(tenant)) as scoped:
+        plugins.configure(session, scoped, "testplugin", {"greeting": "不算数"}, actor=None)
+        assert plugins.settings_of(session, scoped, "testplugin")["greeting"] == "不算数"
+        raise RuntimeError("the request failed after configuring")
+
+    assert _greeting(app, db, tenant.id) == "您好"
+    with db() as session, tenancy.tenant_scope(session.merge(tenant)) as scoped:  # the same version, committed
+        plugins.configure(session, scoped, "testplugin", {"greeting": "早安"}, actor=None)
+    assert _greeting(app, db, tenant.id) == "早安"
+
+
+def test_changing_the_settings_a_caller_was_given_changes_nothing_stored(app, db, make_tenant):
+    tenant = make_tenant("yichang", plugins=["testplugin"], settings={"testplugin": {"greeting": "您好"}})
+    with db() as session, tenancy.tenant_scope(session.merge(tenant)) as scoped:
+        app.extensions["gonghui"].plugins.settings_of(session, scoped, "testplugin")["greeting"] = "改了"
+    assert _greeting(app, db, tenant.id) == "您好"

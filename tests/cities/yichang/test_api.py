@@ -281,6 +281,23 @@ def test_a_member_leaving_the_city_is_held_by_the_service_centre_of_the_county_t
     assert moved.json["organization"] == "西陵区职工服务中心工会委员会"
 
 
+def test_a_county_admin_cannot_hand_an_application_to_a_union_in_another_county(yichang, worker, city_admin,
+                                                                                  county_admin):
+    unit = yichang.unit("宜昌某某家具有限公司", region="夷陵区")
+    _person, me = worker()
+    application_id = apply(me, unit).json["id"]
+    step(city_admin, application_id, "dispatch", {"organization_id": yichang.org("夷陵区总工会").id})
+
+    elsewhere = step(county_admin, application_id, "verify",
+                     {"unit_id": unit.id, "organization_id": yichang.org("宜昌示例软件有限公司工会委员会").id})
+    own = step(county_admin, application_id, "verify",
+               {"unit_id": unit.id, "organization_id": yichang.org("龙泉镇工业园联合工会").id})
+
+    assert elsewhere.status_code == 422 and list(elsewhere.json["errors"]) == ["organization_id"]
+    assert "宜昌示例软件有限公司工会委员会不在您的管辖范围内" in elsewhere.json["errors"]["organization_id"][0]
+    assert (own.status_code, own.json["organization"]) == (200, "龙泉镇工业园联合工会")
+
+
 # --- who sees what --------------------------------------------------------------------------------------------------
 
 

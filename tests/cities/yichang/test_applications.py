@@ -6,13 +6,14 @@ import sqlalchemy as sa
 
 from cities.yichang import applications
 from cities.yichang.models import Application
-from core.errors import Conflict
+from core.errors import Conflict, InvalidInput
 from core.models.membership import Membership
 from core.models.organization import Organization
 from core.models.person import Person
 from core.models.region import Region
 from core.models.unit import Unit
 from core.registry import memberships
+from core.rows import by_id
 
 pytestmark = pytest.mark.plugins("sms_console", "yichang")
 
@@ -32,7 +33,7 @@ def step(yichang, function, application_id, **kwargs):
     def go(session):
         found = {key: session.get(type(value), value.id) if hasattr(value, "id") and not isinstance(value, str)
                  else value for key, value in kwargs.items()}
-        return function(session, yichang.tenant, applications.application_by_id(session, application_id), **found)
+        return function(session, yichang.tenant, by_id(session, Application, application_id), **found)
     yichang.run(go)
     return yichang.get(Application, id=application_id)
 
@@ -163,7 +164,7 @@ def test_a_second_open_application_is_refused_but_the_applicant_may_withdraw_and
     first = submit(yichang, worker, unit=unit)
 
     assert yichang.get(Application, id=submit(yichang, worker, unit=unit)).reason == "yichang.duplicate"
-    yichang.run(lambda s: applications.withdraw(s, yichang.tenant, applications.application_by_id(s, first),
+    yichang.run(lambda s: applications.withdraw(s, yichang.tenant, by_id(s, Application, first),
                                                 person=s.get(Person, worker.id)))
     assert yichang.get(Application, id=submit(yichang, worker, unit=unit)).status == "submitted"
 
@@ -205,3 +206,66 @@ def test_an_approval_after_the_person_joined_elsewhere_is_refused_and_leaves_one
     with pytest.raises(Conflict):
         step(yichang, applications.approve, application_id)
     assert active_membership(yichang, worker) == (other.id, False)
+
+
+# --- verification stays in the verifier's area -------------------------------------------------------------------
+
+
+def dispatched_to(yichang, handler: str, unit) -> int:
+    application_id = submit(yichang, yichang.person(), unit=unit)
+    step(yichang, applications.dispatch, application_id, to=yichang.org(handler))
+    return application_id
+
+
+def test_a_county_admin_cannot_hand_an_application_to_a_union_in_another_county(yichang):
+    unit = yichang.unit("宜昌某某家具有限公司", region="夷陵区")
+    yiling = yichang.staff("yiling", "federation_admin", "夷陵区总工会")
+    application_id = dispatched_to(yichang, "夷陵区总工会", unit)
+
+    with pytest.raises(InvalidInput) as refused:
+        step(yichang, applications.verify, application_id, unit=unit, actor=yiling,
+             organization=yichang.org("宜昌示例软件有限公司工会委员会"))  # 西陵区's
+
+    assert list(refused.value.errors) == ["organization_id"]
+    assert "宜昌示例软件有限公司工会委员会不在您的管辖范围内" in refused.value.errors["organization_id"][0]
+    assert yichang.get(Application, id=application_id).status == "dispatched"
+    verified = step(yichang, applications.verify, application_id, unit=unit, actor=yiling,
+                    organization=yichang.org("龙泉镇工业园联合工会"))  # in 夷陵区: theirs to name
+    assert verified.organization_id == yichang.org("龙泉镇工业园联合工会").id
+
+
+def test_an_industry_union_admin_may_name_the_reservoir_the_rule_gives_but_no_other_outside_their_union(yichang):
+    unit = yichang.unit("宜昌某某培训学校", region="夷陵区")  # no union: parked in 夷陵区's service centre
+    teachers = yichang.staff("jiaoyu", "federation_admin", "宜昌市教育工会")
+    application_id = dispatched_to(yichang, "宜昌市教育工会", unit)
+
+    with pytest.raises(InvalidInput) as refused:
+        step(yichang, applications.verify, application_id, unit=unit, actor=teachers,
+             organization=yichang.org("西陵区职工服务中心工会委员会"))
+    verified = step(yichang, applications.verify, application_id, unit=unit, actor=teachers,
+                    organization=yichang.org("夷陵区职工服务中心工会委员会"))
+
+    assert list(refused.value.errors) == ["organization_id"]
+    assert (verified.organization_id, verified.parked) == (yichang.org("夷陵区职工服务中心工会委员会").id, True)
+
+
+def test_a_county_admin_may_hand_an_application_to_the_units_own_union_in_another_county(yichang):
+    union = yichang.union("宜昌某某连锁有限公司工会委员会", parent="西陵区总工会", region="西陵区")
+    unit = yichang.unit("宜昌某某连锁有限公司夷陵分店", region="夷陵区", union=union.name)
+    yiling = yichang.staff("yiling", "federation_admin", "夷陵区总工会")
+    application_id = dispatched_to(yichang, "夷陵区总工会", unit)
+
+    verified = step(yichang, applications.verify, application_id, unit=unit, organization=union, actor=yiling)
+
+    assert verified.organization_id == union.id
+
+
+def test_the_city_admin_may_hand_an_application_to_any_union_in_the_city(yichang):
+    unit = yichang.unit("宜昌某某餐饮有限公司", region="夷陵区")
+    city = yichang.staff("shi", "federation_admin", "宜昌市总工会")
+    application_id = dispatched_to(yichang, "夷陵区总工会", unit)
+
+    verified = step(yichang, applications.verify, application_id, unit=unit, actor=city,
+                    organization=yichang.org("宜昌示例软件有限公司工会委员会"))
+
+    assert verified.organization_id == yichang.org("宜昌示例软件有限公司工会委员会").id

@@ -20,6 +20,7 @@ from core.models.membership import Membership
 from core.models.organization import Organization
 from core.models.unit import Unit
 from core.registry import memberships, people, units
+from core.rows import by_id
 from tests.cities.yichang.conftest import _Setup, new_id_number, new_phone
 from tests.core.test_auth_kit import Browser, token_for
 
@@ -169,7 +170,7 @@ def test_a_closed_drive_is_not_opened_again_until_more_workers_are_parked(yichan
     unit = yichang.unit("宜昌某某商贸有限公司")
     park(yichang, unit, 25)
     [first] = open_drives(yichang)
-    yichang.run(lambda session: drives.close(session, yichang.tenant, drives.drive_by_id(session, first),
+    yichang.run(lambda session: drives.close(session, yichang.tenant, by_id(session, FormationDrive, first),
                                              note="单位已停业", actor=_Setup()))
 
     assert open_drives(yichang) == []
@@ -426,7 +427,7 @@ def test_the_city_admin_approves_on_the_page_picking_the_union_formed(app, yicha
     [drive_id] = open_drives(yichang)
 
     def carry(session):
-        drive = drives.drive_by_id(session, drive_id)
+        drive = by_id(session, FormationDrive, drive_id)
         drives.serve_notice(session, yichang.tenant, drive, served_on=id_numbers.today(), actor=_Setup())
         drives.upload_all(session, yichang.tenant, drive, FOUR, actor=_Setup())
         drives.submit(session, yichang.tenant, drive, actor=_Setup())

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 
 from cities.yichang import applications, forms
-from cities.yichang.models import FormationDrive
+from cities.yichang.models import Application, FormationDrive
 from core import audit
 from core.masking import mask_id_number
 from core.models.organization import Organization
 from core.models.person import Person
 from core.models.unit import Unit
 from core.registry import people
+from core.rows import by_id
 from tests.cities.yichang.conftest import _Setup
 from tests.core.test_auth_kit import Browser
 
@@ -45,7 +46,7 @@ def submit(yichang, person, unit) -> int:
 def step(yichang, function, application_id: int, **kwargs) -> None:
     def go(session):
         found = {key: session.get(type(value), value.id) for key, value in kwargs.items()}
-        function(session, yichang.tenant, applications.application_by_id(session, application_id), **found)
+        function(session, yichang.tenant, by_id(session, Application, application_id), **found)
     yichang.run(go)
 
 
@@ -189,7 +190,7 @@ def test_after_approval_the_forms_say_the_union_agreed_and_date_the_seal_in_chin
     step(yichang, applications.approve, application_id)
 
     def print_it(session):
-        application = applications.application_by_id(session, application_id)
+        application = by_id(session, Application, application_id)
         return forms.html(forms.application_sheet(session, application, "join_application")), application.decided_on
     shown, decided_on = yichang.run(print_it)
 
@@ -262,7 +263,7 @@ def test_the_management_card_lists_the_moves_of_the_membership_and_the_transfer_
     step(yichang, applications.approve, application_id)
 
     def card(session):
-        application = applications.application_by_id(session, application_id)
+        application = by_id(session, Application, application_id)
         sheet = forms.application_sheet(session, application, "management_card")
         return forms.facts(session, application, full=False).history, forms.html(sheet)
     history, shown = yichang.run(card)

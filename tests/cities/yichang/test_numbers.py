@@ -20,6 +20,7 @@ from core.models.person import Person
 from core.models.region import Region
 from core.models.unit import Unit
 from core.registry import memberships
+from core.rows import by_id
 from tests.cities.yichang.conftest import CONTACT, _Setup
 
 pytestmark = pytest.mark.plugins("sms_console", "yichang")
@@ -48,7 +49,7 @@ def step(yichang, function, application_id, **kwargs):
     def go(session):
         found = {key: session.get(type(value), value.id) if isinstance(value, (Organization, Unit)) else value
                  for key, value in kwargs.items()}
-        function(session, yichang.tenant, applications.application_by_id(session, application_id), **found)
+        function(session, yichang.tenant, by_id(session, Application, application_id), **found)
     yichang.run(go)
 
 

@@ -17,6 +17,7 @@ from core.models.person import Person
 from core.models.region import Region
 from core.models.unit import Unit
 from core.registry import memberships, organizations
+from core.rows import by_id
 from tests.cities.yichang.conftest import worker_account
 from tests.pages.kit import PageClient
 
@@ -53,7 +54,7 @@ def step(yichang, function, application_id, **kwargs):
     def go(session):
         found = {key: session.get(type(value), value.id) if hasattr(value, "id") else value
                  for key, value in kwargs.items()}
-        function(session, yichang.tenant, applications.application_by_id(session, application_id), **found)
+        function(session, yichang.tenant, by_id(session, Application, application_id), **found)
     yichang.run(go)
     return yichang.get(Application, id=application_id)
 
