@@ -37,7 +37,6 @@ from core.toolkit import (
     Unit,
     User,
     audit,
-    by_id,
     calendar,
     holders_of,
     id_numbers,
@@ -63,11 +62,6 @@ REJECTIONS = {"not_eligible": "暂不符合入会条件", "not_own_unit": "申�
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
-
-
-def application_by_id(session, application_id: int, *, lock: bool = False) -> Application:
-    # Kept for the pages and the printed forms until they call the toolkit's by_id themselves.
-    return by_id(session, Application, application_id, lock=lock)
 
 
 def city_federation(session) -> Organization:

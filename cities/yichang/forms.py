@@ -34,7 +34,6 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from cities.yichang import texts
-from cities.yichang.applications import application_by_id
 from cities.yichang.models import Application, FormationDrive
 from cities.yichang.settings import rules as rules_of
 from core.toolkit import (
@@ -45,6 +44,7 @@ from core.toolkit import (
     PrintableForm,
     Unit,
     audit,
+    by_id,
     id_numbers,
     mask_id_number,
     mask_phone,
@@ -607,7 +607,7 @@ def printable_forms(tenant) -> list[PrintableForm]:
 
     def for_application(key):
         def render(session, object_id) -> str:
-            return html(application_sheet(session, application_by_id(session, object_id), key))
+            return html(application_sheet(session, by_id(session, Application, object_id), key))
         return render
 
     def notice(session, object_id) -> str:

@@ -37,6 +37,7 @@ from core.toolkit import (
     Region,
     Unit,
     audit,
+    by_id,
     calendar,
     check,
     current_user,
@@ -274,7 +275,7 @@ def apply_units():
 
 
 def _own_application(session, person: Person | None, application_id: int, *, lock: bool = False) -> Application:
-    application = applications.application_by_id(session, application_id, lock=lock)
+    application = by_id(session, Application, application_id, lock=lock)
     if person is None or application.person_id != person.id:
         raise NotFound("没有这件申请。")
     return application
@@ -406,7 +407,7 @@ def overdue_list():
 def _readable(session, application_id: int, *, lock: bool = False) -> Application:
     user = current_user()
     check(user, READ)
-    application = applications.application_by_id(session, application_id, lock=lock)
+    application = by_id(session, Application, application_id, lock=lock)
     require_in_scope(user, READ, application.handler_path)
     return application
 

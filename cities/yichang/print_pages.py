@@ -16,9 +16,8 @@ from urllib.parse import quote
 from flask import Blueprint, make_response, redirect, request, url_for
 
 from cities.yichang import forms
-from cities.yichang.applications import application_by_id
-from cities.yichang.models import FormationDrive
-from core.toolkit import NotFound, current_tenant, current_user, db_session, in_scope, render_page
+from cities.yichang.models import Application, FormationDrive
+from core.toolkit import NotFound, by_id, current_tenant, current_user, db_session, in_scope, render_page
 
 bp = Blueprint("yichang_print_pages", __name__)
 
@@ -39,7 +38,7 @@ def _signed_in():
 def _application_sheet(application_id: int, key: str) -> tuple[forms.Sheet, list]:
     session, user = db_session(), current_user()
     try:
-        application = application_by_id(session, application_id)
+        application = by_id(session, Application, application_id)
     except NotFound:
         application = None
     if application is None or not in_scope(user, READ, application.handler_path) \

@@ -19,6 +19,7 @@ from core.models.person import Person
 from core.models.region import Region
 from core.models.unit import Unit
 from core.registry import organizations
+from core.rows import by_id
 from tests.cities.yichang.conftest import new_id_number, worker_account, yichang  # noqa: F401  (the fixture)
 from tests.pages.conftest import DESKTOP
 from tests.pages.kit import sign_in, sms_code
@@ -157,7 +158,7 @@ def test_a_worker_whose_unit_has_no_union_is_parked_in_the_county_service_centre
     page.get_by_role("button", name="提交申请").click()
     application = yichang.get(Application, person_id=worker.id)
     assert (application.unit_id, application.other_unit_name) == (None, "宜昌某某小餐馆")
-    yichang.run(lambda s: applications.dispatch(s, tenant, applications.application_by_id(s, application.id),
+    yichang.run(lambda s: applications.dispatch(s, tenant, by_id(s, Application, application.id),
                                                 to=s.scalars(sa.select(Organization).where(
                                                     Organization.name == "夷陵区总工会")).one()))
 
