@@ -127,9 +127,10 @@ and rare, with and without a region, and at least 20× a plain `LIKE '%…%'` sc
 credit codes in 宜昌's streets and towns, in the same database as the {args.people:,} people and
 {args.organizations:,} organizations of the ID-number lookup; PostgreSQL 15 on this machine ({os.cpu_count()} cores;
 1-minute load average {result['load_average']:.1f} when the queries ended). {result['queries']} seeded queries, each
-in a unit of work of its own with its transaction open (what is timed: building the SQL, one round trip, loading
-the units), after a warm-up mix of the same kinds; then the same queries through `unit_search.like_search`, the
-same ranking over `LIKE '%…%'`.
+in a unit of work of its own with its transaction open (what is timed: choosing the index keys and building the
+SQL, three round trips: `SET LOCAL`, the ranked ids, the page's units with their regions and unions), after a
+warm-up mix of the same kinds; then the same queries through `unit_search.like_search`, the same ranking over
+`LIKE '%…%'` in one round trip.
 
 | queries | n | index p50 / p95 / p99 ms | LIKE scan p50 / p95 / p99 ms | speed-up at p50 / p95 |
 | --- | ---: | ---: | ---: | ---: |
@@ -254,6 +255,8 @@ def main() -> None:
     parser.add_argument("--nice", type=int, default=0, help="run the measurements, and the server backends serving "
                         "them, at this niceness (negative needs root): on a shared machine, the others yield")
     parser.add_argument("--docs", type=Path, help="write the sections into this file (docs/performance.md)")
+    parser.add_argument("--skip", action="append", default=[], choices=("quality", "import"),
+                        help="leave out the data-quality counts or the import (repeatable); their sections are not written")
     args = parser.parse_args()
 
     url = make_url(args.server).set(database=args.database).render_as_string(hide_password=False)
@@ -287,8 +290,8 @@ def main() -> None:
     lookup["measure_s"], lookup["unions"] = time.perf_counter() - started, _grassroots_unions(url)
     print(f"lookups done, load average {os.getloadavg()[0]:.1f}", flush=True)
     search = measure_search(url, args)
-    quality = measure_quality(url)
-    imported = run_import(url)
+    quality = measure_quality(url) if "quality" not in args.skip else None
+    imported = run_import(url) if "import" not in args.skip else None
 
     engine = sa.create_engine(url, poolclass=sa.NullPool)
     with engine.connect() as connection:
@@ -300,8 +303,9 @@ def main() -> None:
     ).replace("included). Time:", f"included).{priority} Time:")
     search_text = search_section(args, search, command).replace(" when the queries ended).",
                                                                f" when the queries ended).{priority}")
-    print(lookup_text, search_text, "## Data quality counts\n\n" + quality_lines(quality), sep="\n")
-    print(imported or "(bench/registry_import.py is not there or has no measure_in(url): no import numbers)")
+    skipped = "(left out: --skip quality)" if "quality" in args.skip else quality_lines(quality)
+    print(lookup_text, search_text, "## Data quality counts\n\n" + skipped, sep="\n")
+    print(imported or "(bench/registry_import.py is not there or has no measure_in(url), or --skip import: no import numbers)")
     if args.docs:
         people_bench.write_section(args.docs, lookup_text)
         people_bench.write_section(args.docs, search_text, "Unit name search")

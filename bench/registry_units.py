@@ -349,9 +349,14 @@ def explain(database: Database, text: str, region_name: str | None = None) -> No
     with database.unit_of_work() as session, tenancy.tenant_scope(_tenant(session)):
         region = session.scalars(sa.select(Region).where(Region.name == region_name)).first() if region_name else None
         phrase = " ".join(unit_search.bigrams(unit_search.search_key(text)))
-        statement = unit_search._postgresql(session, phrase, region, starts=False).limit(unit_search._number(unit_search.CANDIDATES))
-        sql = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
-        plan = session.execute(sa.text(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}")).scalars().all()
+        where = f"tenant_id = {int(tenancy.require_tenant().id)}"
+        # The search's own SQL for that side (the keys it would choose, its LIMIT); run without parameters, so
+        # the LIKE pattern's % is written once.
+        sql = unit_search._side(session, where, unit_search._Scope.of(region), f"%{phrase}%", phrase.split(" "),
+                                unit_search.CANDIDATES)
+        connection = session.connection().execution_options(no_parameters=True)
+        connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")  # as the search does
+        plan = connection.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {sql}").scalars().all()
     print(f"\nEXPLAIN of the substring side for {text!r} in {region_name or 'the whole city'}:")
     print("\n".join("    " + line for line in plan))
 

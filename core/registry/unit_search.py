@@ -10,18 +10,20 @@ order, and starts with it when they come first.
 - SQLite: an FTS5 table over ``name_bigrams`` (ascii tokenizer: a bigram is a token) answers the phrase query
   ``"宜昌 昌物"``, and ``^"宜昌 昌物"`` for names that start with it. Not FTS5's trigram tokenizer: it silently finds
   nothing for a two-character query.
-- PostgreSQL: one GIN index over two arrays of each unit: its name's terms (the bigrams, and the first bigram once
-  more, marked ``^``) and the ids of its region and the regions above it (from ``unit.region_path``). A query asks
-  for every bigram (``@>``), ``^`` and the first one for "starts with", and the region's id for "in this region":
-  the index intersects them, so a common word in a small street reads only that street's matches. ``strpos`` on
-  the spaced bigrams keeps the names where the bigrams stand together. pg_trgm cannot serve a two-character query.
-  The terms and limits are written into the SQL as literals, so the planner sees them whatever the driver
-  prepares: a generic plan of a prepared statement guesses their frequency and can pick a scan that costs
-  hundreds of milliseconds.
+- PostgreSQL: one GIN index over an array of keys per unit (``unit_search_keys``): its name's terms (the
+  bigrams, and the first bigram once more, marked ``^``), the same terms under its county (``12:宜昌``), and its
+  regions (``@12``, ``@45``). A query asks for some of its terms (``@>``), ``^`` and the first one for "starts
+  with", under the county's prefix when a region is chosen and with the street's key for a street: a word in one
+  county is one short posting list. ``LIKE`` on the spaced bigrams keeps the names where the bigrams stand
+  together. pg_trgm cannot serve a two-character query. Which keys, or none (read the table until enough rows
+  match), is decided from the index's statistics (``_index_keys``). The SQL is written with the terms and limits
+  as literals, so the planner sees them whatever the driver prepares (a generic plan guesses their frequency and
+  can pick a scan that costs hundreds of milliseconds), and by hand: building it with SQLAlchemy took more CPU
+  than the database spent answering it.
 
 A query that many names match (有限, 公司, 宜昌) is not ranked over all of them: the exact name, up to ``LIMIT``
-names that start with it and the first ``CANDIDATES`` others are ranked. Measured in docs/performance.md; the
-design and its reasons are in docs/units.md.
+names that start with it and the first ``CANDIDATES`` others are ranked; then the page's units are loaded. Measured
+in docs/performance.md; the design and its reasons are in docs/units.md.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, joinedload
 
+from core import tenancy
 from core.db import declare_unmanaged_table
 from core.errors import InvalidInput
 from core.models.region import Region
@@ -81,39 +84,55 @@ def _name_set(unit: Unit, name: str, _old, _initiator) -> None:
 _SPACE = sa.literal_column("' '", sa.Text)
 
 
-# The expressions use functions, not operators: PostgreSQL prints ``a || b || c`` back with brackets the
-# declaration would not have, and ``gonghui db check`` would see two different indexes.
+#: PostgreSQL: the keys the GIN index holds for a unit, from its ``name_bigrams`` and ``region_path``:
+#:
+#: - its name's terms: the bigrams, and the first bigram once more marked ``^`` (``^宜昌``, "starts with");
+#: - the same terms prefixed with the id of its county, the region below the tenant's root (``12:宜昌``,
+#:   ``12:^宜昌``): a county holds ~8% of a city's units, so a word in one county is one short posting list, not
+#:   the intersection of the word's long one with the county's;
+#: - the id of each region of its path, marked ``@`` (``@1``, ``@12``, ``@45``): a street narrows a county key.
+#:
+#: Bigrams are letters and digits, so ``:``, ``^`` and ``@`` keep the kinds of keys apart. A function, not an
+#: inline expression: the county terms are a loop. The migration that created it (core_0010) holds a copy.
+KEYS_FUNCTION = """
+CREATE OR REPLACE FUNCTION unit_search_keys(name_bigrams text, region_path text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
+DECLARE
+  terms text[] := array_prepend('^' || split_part(name_bigrams, ' ', 1), string_to_array(name_bigrams, ' '));
+  regions text[] := string_to_array(btrim(region_path, '/'), '/');
+BEGIN
+  IF cardinality(regions) = 0 THEN
+    RETURN terms;
+  ELSIF cardinality(regions) = 1 THEN
+    RETURN terms || ARRAY['@' || regions[1]];
+  END IF;
+  RETURN terms
+    || string_to_array('@' || array_to_string(regions, ' @'), ' ')
+    || string_to_array(regions[2] || ':' || array_to_string(terms, ' ' || regions[2] || ':'), ' ');
+END $$"""
 
-
-def _terms() -> sa.ColumnElement:
-    """PostgreSQL: the name's bigrams, and its first bigram once more as ``^宜昌``."""
-    bigrams_ = Unit.__table__.c.name_bigrams
-    first = sa.func.split_part(bigrams_, _SPACE, sa.literal_column("1", sa.Integer))
-    marked = sa.func.textcat(sa.literal_column("'^'", sa.Text), first)
-    return sa.func.array_prepend(marked, sa.func.string_to_array(bigrams_, _SPACE), type_=sa.ARRAY(sa.Text))
-
-
-def _regions() -> sa.ColumnElement:
-    """PostgreSQL: the ids, as text, of the unit's region and every region above it (``/1/7/42/`` -> 1, 7, 42)."""
-    slash = sa.literal_column("'/'", sa.Text)
-    return sa.func.string_to_array(sa.func.btrim(Unit.__table__.c.region_path, slash), slash)
-
-
-#: Declared on the model's table, so ``create_all`` builds it and ``gonghui db check`` compares it.
-GIN_INDEX = sa.Index("ix_unit_name_search", _terms(), _regions(), postgresql_using="gin").ddl_if(dialect="postgresql")
+#: Declared on the model's table, so ``create_all`` builds it (after the function) and ``gonghui db check``
+#: compares it.
+GIN_INDEX = sa.Index(
+    "ix_unit_name_search", sa.func.unit_search_keys(Unit.__table__.c.name_bigrams, Unit.__table__.c.region_path),
+    postgresql_using="gin",
+).ddl_if(dialect="postgresql")
 Unit.__table__.append_constraint(GIN_INDEX)
+event.listen(Unit.__table__, "before_create", sa.DDL(KEYS_FUNCTION).execute_if(dialect="postgresql"))
+event.listen(Unit.__table__, "after_drop",
+             sa.DDL("DROP FUNCTION IF EXISTS unit_search_keys(text, text)").execute_if(dialect="postgresql"))
 
 #: The FTS5 table over ``name_bigrams`` and the triggers that keep it in step with ``unit`` (external content:
 #: the text stays in ``unit``; ``INSERT INTO unit_name_fts(unit_name_fts) VALUES ('rebuild')`` rebuilds it).
 SQLITE_DDL = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(name_bigrams, content='unit', content_rowid='id', tokenize='ascii')",
-    f"CREATE TRIGGER {FTS_TABLE}_insert AFTER INSERT ON unit BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, name_bigrams) VALUES (new.id, new.name_bigrams); END",
-    f"CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON unit BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_bigrams) VALUES ('delete', old.id, old.name_bigrams); END",
-    f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF name_bigrams ON unit BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_bigrams) VALUES ('delete', old.id, old.name_bigrams); "
-    f"INSERT INTO {FTS_TABLE}(rowid, name_bigrams) VALUES (new.id, new.name_bigrams); END",
+    (f"CREATE TRIGGER {FTS_TABLE}_insert AFTER INSERT ON unit BEGIN "
+     f"INSERT INTO {FTS_TABLE}(rowid, name_bigrams) VALUES (new.id, new.name_bigrams); END"),
+    (f"CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON unit BEGIN "
+     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_bigrams) VALUES ('delete', old.id, old.name_bigrams); END"),
+    (f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF name_bigrams ON unit BEGIN "
+     f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name_bigrams) VALUES ('delete', old.id, old.name_bigrams); "
+     f"INSERT INTO {FTS_TABLE}(rowid, name_bigrams) VALUES (new.id, new.name_bigrams); END"),
 )
 for _statement in SQLITE_DDL:
     event.listen(Unit.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="sqlite"))
@@ -126,6 +145,10 @@ event.listen(Unit.__table__, "after_drop", sa.DDL(f"DROP TABLE IF EXISTS {FTS_TA
 #: What a result shows beside the unit (where it is, which union covers it): loaded in the same query.
 _SHOWN = (joinedload(Unit.region), joinedload(Unit.covering_organization))
 
+#: The ranked units, with what a result shows. Built once: a statement built per search costs SQLAlchemy and the
+#: tenancy listener more CPU than the database spends answering it (a new cache key, the tenant's criteria).
+_PAGE = sa.select(Unit).where(Unit.id.in_(sa.bindparam("ids", expanding=True))).options(*_SHOWN)
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -137,21 +160,21 @@ class Hit:
 def search(session: Session, text: str, *, region: Region | None = None, limit: int = LIMIT) -> list[Hit]:
     """The units of the tenant in scope whose name contains ``text`` (at least two letters or digits), in
     ``region``'s subtree when given: exact names first, then names that start with it, then the rest (earlier
-    match, then shorter name, first); at most ``limit``."""
+    match, then shorter name, first); at most ``limit``.
+
+    Two queries: the ranked ids of the page, from the candidates' rows alone, then those units with their region
+    and union, by primary key."""
     key = _query_key(text)
     phrase = " ".join(bigrams(key))
-    dialect = session.get_bind().dialect.name
-    exact = sa.select(Unit.id).where(Unit.name == " ".join(text.split())).limit(_number(limit))
-    if dialect == "postgresql":
-        starts, contains = _postgresql(session, phrase, region, starts=True), _postgresql(session, phrase, region, starts=False)
+    exact = " ".join(text.split())
+    if session.get_bind().dialect.name == "postgresql":
+        ranked = _ranked_postgresql(session, exact, phrase, region, limit)
     else:
-        starts, contains = _matching_sqlite(f'^"{phrase}"', region), _matching_sqlite(f'"{phrase}"', region)
-    if region is not None:
-        exact = exact.where(_in_subtree(region))
-    sides = (exact, starts.limit(_number(limit)), contains.limit(_number(CANDIDATES)))
-    # Each side is a subquery of its own: SQLite allows no LIMIT on a bare member of a UNION.
-    candidates = sa.union(*(sa.select(side.subquery().c.id) for side in sides)).subquery()
-    return _ranked(session, sa.select(candidates.c.id), phrase, dialect, limit)
+        ranked = _ranked_sqlite(session, exact, phrase, region, limit)
+    if not ranked:
+        return []
+    units = {unit.id: unit for unit in session.scalars(_PAGE, {"ids": [unit_id for unit_id, _rank in ranked]})}
+    return [Hit(units[unit_id], MATCHES[rank]) for unit_id, rank in ranked if unit_id in units]
 
 
 def like_search(session: Session, text: str, *, region: Region | None = None, limit: int = LIMIT) -> list[Hit]:
@@ -184,77 +207,184 @@ def _query_key(text: str) -> str:
     return key
 
 
-def _postgresql(session: Session, phrase: str, region: Region | None, *, starts: bool) -> sa.Select:
-    """Units whose name contains ``phrase`` (``starts``: begins with it), in ``region``'s subtree when given.
+# --- PostgreSQL ---------------------------------------------------------------------------------------------------
 
-    The index is asked only for the query's uncommon keys (``_index_keys``). Every row is also checked with
-    ``LIKE`` on the spaced bigrams: a bigram is two letters or digits and a space follows it, so a match can only
-    start at a bigram, and ``'%宜昌 昌物%'`` is "宜昌物 stands in the name" (``'宜昌 昌物%'``: at its start). The
-    check is cheap, PostgreSQL runs it before the array test, and it estimates it from the column's statistics;
-    so when the planner prefers to read the table it reads it fast."""
+
+def _ranked_postgresql(session: Session, exact: str, phrase: str, region: Region | None, limit: int) -> list[tuple[int, int]]:
+    """``(unit id, rank)`` of the page, best first: one statement over at most ``2 * limit + CANDIDATES`` rows.
+
+    The candidates carry the columns the ranking needs, so it reads no row twice, and the page's units are
+    loaded afterwards (20 rows, not 240 joined to their regions and unions). Plain SQL with the words, the keys
+    and the limits written in as literals (all of them letters, digits and ``:^@``, or numbers; the name as
+    typed is the one parameter): the planner sees what was typed whatever the driver prepares, and no
+    SQLAlchemy statement is built per keystroke. The tenant is written in here, as the tenancy listener does
+    for ORM statements; the page's units are loaded through the ORM and scoped by it as well."""
+    tenant = tenancy.require_tenant()
+    scope = _Scope.of(region)
     grams = phrase.split(" ")
-    names = (["^" + grams[0]] if starts else []) + grams
-    chosen, region_chosen = _index_keys(session, names, str(region.id) if region is not None else None)
-    statement = sa.select(Unit.id).where(Unit.name_bigrams.like(_literal(f"{phrase}%" if starts else f"%{phrase}%")))
-    if chosen:
-        statement = statement.where(_terms().op("@>")(_array(sorted(chosen))))
-    if region_chosen:
-        statement = statement.where(_regions().op("@>")(_array([str(region.id)])))
-    elif region is not None:
-        statement = statement.where(_in_subtree(region))
-    return statement
+    where = f"tenant_id = {int(tenant.id)}"
+    sides = (
+        f"SELECT id, name, name_bigrams FROM unit WHERE {where} AND name = %(exact)s{scope.subtree()} LIMIT {int(limit)}",
+        _side(session, where, scope, f"{phrase}%%", [f"^{grams[0]}", *grams], limit),
+        _side(session, where, scope, f"%%{phrase}%%", grams, CANDIDATES),
+    )
+    spaced = _quote(f" {phrase} ")
+    sql = (
+        f"SELECT id, CASE WHEN name_bigrams = {_quote(phrase)} THEN 0"
+        f" WHEN left(name_bigrams, {len(phrase)}) = {_quote(phrase)} THEN 1 ELSE 2 END AS rank"
+        f" FROM ({' UNION '.join(f'({side})' for side in sides)}) AS candidate"
+        f" WHERE strpos(' ' || name_bigrams || ' ', {spaced}) > 0"
+        f" ORDER BY rank, strpos(' ' || name_bigrams || ' ', {spaced}), length(name_bigrams), name, id"
+        f" LIMIT {int(limit)}"
+    )
+    connection = session.connection()
+    # A bitmap scan the planner expects to read long makes it start parallel workers: on a small server that is
+    # milliseconds of process start for a query that stops after 200 rows. For the rest of this transaction too.
+    connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    return [tuple(row) for row in connection.exec_driver_sql(sql, {"exact": exact})]
 
 
-def _index_keys(session: Session, names: list[str], region: str | None) -> tuple[set[str], bool]:
-    """Which of the query's keys (its terms, and its region's id) to ask the index for, from how many units hold
-    each (``_frequencies``).
+@dataclass(frozen=True)
+class _Scope:
+    """How a region narrows the search: the prefix of its county's terms (``12:``), its own key below the county
+    (``@45``), the key that counts its units (``@12``, ``@45``), and its path."""
 
-    - When the query is expected to match at least ``DENSE`` of the units, none: reading the table until
-      ``CANDIDATES`` rows match reads a few thousand rows, sooner than GIN reads its posting lists.
-    - Otherwise the keys at most ``COMMON`` of the units hold, and the rarest one whatever it is. A common key
-      (有限, 公司, ^宜昌, the city) is a long posting list that GIN must read through to intersect it, which costs
-      more than checking the rows the rarer keys leave.
+    prefix: str = ""
+    region_key: str | None = None
+    rows_key: str | None = None
+    path: str = ""
 
-    PostgreSQL would choose between the two itself if it could tell: it multiplies the keys' frequencies as if
-    they were independent (房地, 地产 and 产开 are not) and does not see what a long posting list costs."""
-    frequency = _frequencies(session)
-    keys = [("name", name) for name in names] + ([("region", region)] if region is not None else [])
+    @classmethod
+    def of(cls, region: Region | None) -> _Scope:
+        if region is None:
+            return cls()
+        path = [int(part) for part in region.path.split("/") if part]
+        if len(path) < 2:  # the tenant's root region: every unit's terms, checked on the rows
+            key = f"@{path[0]}" if path else None
+            return cls(region_key=key, rows_key=key, path=region.path)
+        return cls(prefix=f"{path[1]}:", region_key=f"@{region.id}" if len(path) > 2 else None,
+                   rows_key=f"@{region.id}", path=region.path)
+
+    def subtree(self) -> str:
+        """The region's range, for the exact name (found by the ``(tenant_id, name)`` index)."""
+        if not self.path:
+            return ""
+        return f" AND region_path >= {_quote(self.path)} AND region_path < {_quote(self.path + '~')}"
+
+    def check(self) -> str:
+        """The region tested on each row read. Not the range, nor ``starts_with`` (which PostgreSQL 15 turns into
+        the range): the planner would read the region's range of the B-tree, whole into a bitmap or computing
+        every row's keys, several times slower than the index or the table."""
+        return f" AND left(region_path, {len(self.path)}) = {_quote(self.path)}" if self.path else ""
+
+
+def _side(session: Session, where: str, scope: _Scope, pattern: str, terms: list[str], limit: int) -> str:
+    """Units whose spaced bigrams match ``pattern`` (``'宜昌 昌物%'``: start with 宜昌物; ``'%宜昌 昌物%'``: hold it),
+    found through the index keys ``_index_keys`` picks, or by reading the table (or the region's range).
+
+    A bigram is two letters or digits and a space follows it, so a match can only start at a bigram: ``LIKE``
+    on the spaced bigrams is exact. PostgreSQL checks it on each row the index gives, before the array test."""
+    names = [scope.prefix + term for term in terms]
+    chosen = _index_keys(session, names, scope, limit)
+    sql = f"SELECT id, name, name_bigrams FROM unit WHERE {where} AND name_bigrams LIKE {_quote(pattern)}"
+    if not chosen:
+        sql += scope.check()
+    else:
+        sql += f" AND unit_search_keys(name_bigrams, region_path) @> ARRAY[{', '.join(map(_quote, chosen))}]"
+        # A county's prefix is its subtree; a street or the root needs its key or the check.
+        if scope.region_key is not None and scope.region_key not in chosen:
+            sql += scope.check()
+    return f"{sql} LIMIT {int(limit)}"
+
+
+def _index_keys(session: Session, names: list[str], scope: _Scope, limit: int) -> list[str]:
+    """Which index keys to ask for (none: read the table until ``limit`` rows match), from how many units hold
+    each key (``_frequencies``).
+
+    Whichever reads fewer entries: the posting list of the rarest key, or the rows a scan of the table reads
+    before ``limit`` of them match, in the region if one was chosen (``SCAN_COST`` times dearer each). Not the
+    region's range of the B-tree: PostgreSQL reads it whole into a bitmap, 80,000 entries for a county. A common word (物流, 有限公司, 宜昌 in a county) matches every
+    tenth row or more: the scan stops after a few thousand rows, while its posting list holds 100,000 entries.
+    Beside the rarest key, the index is asked for the keys not much more common (``WORTH``, ``RARE``): a long
+    posting list costs more to intersect than the row checks it saves.
+
+    PostgreSQL would choose itself if it could tell: it multiplies the keys' frequencies as if they were
+    independent (房地, 地产 and 产开 are not) and does not see what a long posting list costs."""
+    frequency, units = _frequencies(session)
+    keys = names + ([scope.region_key] if scope.region_key else [])
     share = {key: frequency.get(key, 0.0) for key in keys}
-    expected = min(share[("name", name)] for name in names) * (share[("region", region)] if region is not None else 1.0)
-    if expected >= DENSE:
-        return set(), False
     rarest = min(keys, key=share.get)
-    kept = {key for key in keys if key == rarest or share[key] <= COMMON}
-    return {name for kind, name in kept if kind == "name"}, ("region", region) in kept
+    if share[rarest] > 0:
+        # The names are in every row of the range in the proportion they are in the county (or the city).
+        within = frequency.get("@" + scope.prefix[:-1], 0.0) if scope.prefix else 1.0
+        density = min(share[name] for name in names) / within if within else 0.0
+        density *= frequency.get(scope.rows_key, 0.0) if scope.rows_key else 1.0
+        if density > 0 and min(limit / density, units) * SCAN_COST < share[rarest] * units:
+            return []
+    bound = max(share[rarest] * WORTH, RARE)
+    return sorted({key for key in keys if key == rarest or share[key] <= bound})
 
 
-#: A query expected to match this share of the units reads the table instead of the index.
-DENSE = 0.02
-#: A key more units than this hold is left to the row check, unless it is the rarest of its query.
-COMMON = 0.10
+#: What reading a row of the table in order costs against one entry of a posting list: about the same (measured
+#: on the bench: 0.3–0.5 µs each; an entry's cost is mostly marking its row in the bitmap).
+SCAN_COST = 1.0
+#: Beside the rarest key, the keys at most this many times as common as it, or at most ``RARE`` whatever it is.
+WORTH = 4
+RARE = 0.002
 #: How long the keys' frequencies are trusted before they are read again: ANALYZE changes them slowly.
 STATISTICS_TTL = 600.0
-_statistics: dict[str, tuple[float, dict]] = {}
+_statistics: dict[str, tuple[float, tuple[dict, float]]] = {}
 
 
-def _frequencies(session: Session) -> dict[tuple[str, str], float]:
+def _frequencies(session: Session) -> tuple[dict[str, float], float]:
     """The share of units that hold each common key, from the statistics ANALYZE keeps for the index
-    (``pg_stats``: its most common elements); a key not among them is rare. Read once per process and
-    ``STATISTICS_TTL``."""
+    (``pg_stats``: its most common elements; a key not among them is rare), and how many units there are
+    (``pg_class``). Read once per process and ``STATISTICS_TTL``."""
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     cached = _statistics.get(database)
     if cached is not None and time.monotonic() - cached[0] < STATISTICS_TTL:
         return cached[1]
-    rows = session.execute(sa.text(
-        "SELECT attname, most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
-        "WHERE tablename = :index AND most_common_elems IS NOT NULL"
-    ), {"index": GIN_INDEX.name})
-    frequency = {}
-    for column, elements, frequencies in rows:
-        kind = "region" if column == "string_to_array" else "name"
-        frequency.update({(kind, element): share for element, share in zip(elements, frequencies)})
-    _statistics[database] = (time.monotonic(), frequency)
-    return frequency
+    connection = session.connection()
+    rows = connection.exec_driver_sql(
+        "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats "
+        "WHERE tablename = %(index)s AND most_common_elems IS NOT NULL", {"index": GIN_INDEX.name})
+    frequency = {key: share for keys, shares in rows for key, share in zip(keys, shares)}
+    units = connection.exec_driver_sql("SELECT greatest(reltuples, 0) FROM pg_class WHERE relname = 'unit'").scalar()
+    _statistics[database] = (time.monotonic(), (frequency, float(units or 0)))
+    return _statistics[database][1]
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+# --- SQLite -------------------------------------------------------------------------------------------------------
+
+
+def _ranked_sqlite(session: Session, exact: str, phrase: str, region: Region | None, limit: int) -> list[tuple[int, int]]:
+    """``(unit id, rank)`` of the page, best first, from the FTS5 phrase queries ``"宜昌 昌物"`` (holds it) and
+    ``^"宜昌 昌物"`` (starts with it). The position test also drops an exact-name candidate whose key does not
+    hold the query after all."""
+    exact_ids = sa.select(Unit.id).where(Unit.name == exact)
+    starts, contains = _matching_sqlite(f'^"{phrase}"', region), _matching_sqlite(f'"{phrase}"', region)
+    if region is not None:
+        exact_ids = exact_ids.where(_in_subtree(region))
+    sides = (exact_ids.limit(limit), starts.limit(limit), contains.limit(CANDIDATES))
+    # Each side is a subquery of its own: SQLite allows no LIMIT on a bare member of a UNION.
+    candidates = sa.union(*(sa.select(side.subquery().c.id) for side in sides)).subquery()
+    match = sa.case(
+        (Unit.name_bigrams == phrase, 0),
+        (sa.func.substr(Unit.name_bigrams, 1, len(phrase)) == phrase, 1),
+        else_=2,
+    )
+    position = sa.func.instr(_spaced(Unit.name_bigrams), f" {phrase} ")
+    statement = (
+        sa.select(Unit.id, match)
+        .where(Unit.id.in_(sa.select(candidates.c.id)), position > 0)
+        .order_by(match, position, sa.func.length(Unit.name_bigrams), Unit.name, Unit.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in session.execute(statement)]
 
 
 def _matching_sqlite(match: str, region: Region | None) -> sa.Select:
@@ -262,25 +392,6 @@ def _matching_sqlite(match: str, region: Region | None) -> sa.Select:
     # The bigrams are letters and digits: nothing in them needs quoting in an FTS5 query.
     statement = sa.select(Unit.id).join(fts, fts.c.rowid == Unit.id).where(fts.c.name_bigrams.op("MATCH")(match))
     return statement.where(_in_subtree(region)) if region is not None else statement
-
-
-def _ranked(session: Session, ids: sa.Select, phrase: str, dialect: str, limit: int) -> list[Hit]:
-    """Rank the candidates and keep the best ``limit``; the position test also drops an exact-name candidate whose
-    key does not hold the query after all."""
-    match = sa.case(
-        (Unit.name_bigrams == _literal(phrase), 0),
-        (sa.func.substr(Unit.name_bigrams, 1, len(phrase)) == _literal(phrase), 1),
-        else_=2,
-    )
-    position = _position(_spaced(Unit.name_bigrams), _literal(f" {phrase} "), dialect)
-    statement = (
-        sa.select(Unit, match)
-        .where(Unit.id.in_(ids), position > 0)
-        .order_by(match, position, sa.func.length(Unit.name_bigrams), Unit.name, Unit.id)
-        .limit(_number(limit))
-        .options(*_SHOWN)
-    )
-    return [Hit(unit, MATCHES[rank]) for unit, rank in session.execute(statement)]
 
 
 def _in_subtree(region: Region) -> sa.ColumnElement:
@@ -293,19 +404,6 @@ def _in_subtree(region: Region) -> sa.ColumnElement:
 def _spaced(column) -> sa.ColumnElement:
     """`` ' ' || column || ' ' ``: every bigram between two spaces, the first and the last too."""
     return _SPACE + column + _SPACE
-
-
-def _array(values: list[str]) -> sa.BindParameter:
-    return sa.bindparam(None, values, type_=sa.ARRAY(sa.Text), literal_execute=True)
-
-
-def _literal(value: str) -> sa.BindParameter:
-    return sa.bindparam(None, value, type_=sa.Text, literal_execute=True)
-
-
-def _number(value: int) -> sa.ColumnElement:
-    """A LIMIT written into the SQL: a generic plan would guess it (as a tenth of the rows)."""
-    return sa.literal_column(str(int(value)), sa.Integer)
 
 
 def _position(haystack, needle, dialect: str) -> sa.ColumnElement:
