@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None, plugins: list[ModuleType] | Non
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops, x_host=0)
 
     permissions = PermissionTable.build(list(CORE_PERMISSIONS) + [p for _, p in loaded.contributions("permissions")])
-    state = Runtime(settings, Database(settings.database_url), loaded, permissions)
+    state = Runtime(settings, Database(settings.database_url, pool_size=settings.database_pool_size), loaded, permissions)
     app.extensions["gonghui"] = state
 
     api = Api(app, spec_kwargs={"info": {"description": "Gonghui REST API. See docs/api.md."}})

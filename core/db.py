@@ -97,13 +97,17 @@ def make_engine(url: str, **kwargs) -> sa.Engine:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if "pool_size" in kwargs:
+        kwargs.setdefault("max_overflow", kwargs["pool_size"])
     return sa.create_engine(url, **kwargs)
 
 
 class Database:
     """The engine and session factory of one application."""
 
-    def __init__(self, url: str, **engine_kwargs):
+    def __init__(self, url: str, *, pool_size: int | None = None, **engine_kwargs):
+        if pool_size is not None and ":memory:" not in url and url != "sqlite://":  # one connection holds those
+            engine_kwargs.setdefault("pool_size", pool_size)
         self.engine = make_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
 

@@ -25,6 +25,10 @@ class Settings:
     data_dir: Path = Path("var")
     #: SQLAlchemy URL. Default: a SQLite file in ``data_dir``.
     database_url: str = ""
+    #: PostgreSQL connections each process keeps open. Size it to the requests (threads) a process serves at once:
+    #: a request beyond it opens a connection of its own and closes it afterwards, and a new PostgreSQL
+    #: connection costs milliseconds of the server's CPU. Up to as many again are opened that way at a peak.
+    database_pool_size: int = 10
     #: Redis URL. When set, jobs go through dramatiq's Redis broker; otherwise an in-process broker.
     redis_url: str = ""
     #: Signs sessions and derives keys. Default: generated once and kept in ``data_dir/secret_key``.

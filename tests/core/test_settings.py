@@ -1,6 +1,7 @@
 """Settings come from GONGHUI_* variables; a malformed one stops the start and names itself."""
 import pytest
 
+from core.db import Database
 from core.settings import SettingsError, load
 
 
@@ -43,3 +44,11 @@ def test_a_postgresql_url_uses_the_psycopg_driver_and_redis_turns_on_the_real_br
 
 def test_the_plugin_allow_list_is_a_comma_separated_list(tmp_path):
     assert load({"GONGHUI_PLUGINS": "yichang, sms_console"}, data_dir=tmp_path).plugins == ("yichang", "sms_console")
+
+
+def test_each_process_keeps_as_many_database_connections_open_as_the_pool_size_says(tmp_path):
+    settings = load({"GONGHUI_DATABASE_POOL_SIZE": "16"}, data_dir=tmp_path)
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    assert settings.database_pool_size == 16 and database.engine.pool.size() == 16
+    with pytest.raises(SettingsError, match="GONGHUI_DATABASE_POOL_SIZE"):
+        load({"GONGHUI_DATABASE_POOL_SIZE": "many"}, data_dir=tmp_path)
