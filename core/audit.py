@@ -24,13 +24,11 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import event, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import ORMExecuteState, Session
 from stdnum.cn import ric
 
 from core import request_context
-from core.db import Database, utcnow
+from core.db import Database, insert_or_skip, utcnow
 from core.models.audit import GENESIS, PURGE_SETTING, AuditChainHead, AuditRecord
 from core.models.membership import Membership
 from core.models.organization import Organization
@@ -244,10 +242,8 @@ def _locked_head(connection: sa.Connection, chain: int) -> tuple[int, str]:
     locked = select(_heads.c.seq, _heads.c.hash).where(_heads.c.chain == chain).with_for_update()
     head = connection.execute(locked).first()
     if head is None:  # the chain's first record: when two race to make the head, one waits for the other
-        insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        connection.execute(
-            insert(_heads).values(chain=chain, seq=0, hash=GENESIS).on_conflict_do_nothing(index_elements=["chain"])
-        )
+        connection.execute(insert_or_skip(_heads, connection.dialect.name).values(chain=chain, seq=0, hash=GENESIS)
+                           .on_conflict_do_nothing(index_elements=["chain"]))
         head = connection.execute(locked).first()
     return head.seq, head.hash
 
@@ -270,10 +266,8 @@ def _drop_rolled_back(session: Session, rolled_back) -> None:
     pending = session.info.get(_PENDING)
     if not pending:
         return
-    if not rolled_back.nested:
-        session.info.pop(_PENDING, None)
-        return
-    session.info[_PENDING] = [item for item in pending if not _made_in(item.savepoint, rolled_back)]
+    if rolled_back.nested:  # the whole transaction's rollback ends it: _forget_at_end drops everything
+        session.info[_PENDING] = [item for item in pending if not _made_in(item.savepoint, rolled_back)]
 
 
 def _made_in(savepoint, rolled_back) -> bool:

@@ -12,6 +12,8 @@ from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 NAMING_CONVENTION = {
@@ -84,6 +86,12 @@ def _sqlite_lock_for_update(connection, statement, *_args):
         return
     if not connection.connection.dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def insert_or_skip(table, dialect: str):
+    """``INSERT`` into ``table`` for ``dialect`` ("postgresql" or "sqlite"), the kind that takes
+    ``.on_conflict_do_nothing()``: a row another transaction made first is left as it is, not an error."""
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 def make_engine(url: str, **kwargs) -> sa.Engine:

@@ -25,11 +25,9 @@ from typing import Callable
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import insert_or_skip, utcnow
 from core.integrations import SmsMessage
 from core.jobs import actor
 from core.masking import mask_phone
@@ -96,9 +94,8 @@ def enqueue(
     else:
         # One statement: a second transaction queueing the same key waits for the first to commit, then inserts
         # nothing and finds its row. Autoflushes the caller's changes first: an error here is this row's.
-        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         message = session.scalars(
-            insert(OutboxMessage).values(tenant_id=tenant.id, **values)
+            insert_or_skip(OutboxMessage, session.get_bind().dialect.name).values(tenant_id=tenant.id, **values)
             .on_conflict_do_nothing(index_elements=["tenant_id", "dedupe_key"])
             .returning(OutboxMessage)
         ).first()

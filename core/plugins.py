@@ -184,11 +184,12 @@ class Plugins:
         steps read their plugin's settings several times a request. A session that moved the version itself
         reads the row (its change may still be rolled back)."""
         key = (tenant.id, tenant.plugins_version, name)
-        found = None if session.info.get(_PLUGINS_CHANGED) else self._settings.get(key)
+        cacheable = not session.info.get(_PLUGINS_CHANGED)
+        found = self._settings.get(key) if cacheable else None
         if found is None:
             row = _row(session, tenant, name)
             found = dict(row.settings) if row is not None and row.enabled else {}
-            if not session.info.get(_PLUGINS_CHANGED):
+            if cacheable:
                 with self._lock:
                     self._settings = {k: v for k, v in self._settings.items()
                                       if k[0] != tenant.id or k[1] == tenant.plugins_version}

@@ -81,8 +81,8 @@ def overdue_on(application: Application, day: dt.date) -> bool:
     return day > application.due_on
 
 
-def _name_of(model, key: str):
-    return sa.select(model.name).where(model.id == sa.bindparam(key)).scalar_subquery()
+def _name_of(model, key: str, column: str = "name"):
+    return sa.select(getattr(model, column)).where(model.id == sa.bindparam(key)).scalar_subquery()
 
 
 #: Everything ``view`` reads besides the application, in one statement built once (so its cache key is too):
@@ -90,7 +90,7 @@ def _name_of(model, key: str):
 _VIEW = sa.select(
     Person.name, Person.id_number, Person.phone,
     _name_of(Unit, "unit_id").label("unit_name"),
-    sa.select(Unit.credit_code).where(Unit.id == sa.bindparam("unit_id")).scalar_subquery().label("credit_code"),
+    _name_of(Unit, "unit_id", "credit_code").label("credit_code"),
     _name_of(Region, "region_id").label("region"),
     _name_of(Organization, "handler_id").label("handler"),
     _name_of(sa.orm.aliased(Organization), "dispatched_to_id").label("dispatched_to"),

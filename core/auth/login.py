@@ -30,14 +30,12 @@ from typing import Callable, ContextManager
 import sqlalchemy as sa
 from flask import has_request_context
 from flask_babel import gettext as _babel_gettext
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core import audit, crypto, outbox, tenancy
 from core.auth import passwords
 from core.auth.accounts import ADMIN_ROLES, find_by_phone, normalize_phone, normalize_username, phone_index
-from core.db import utcnow
+from core.db import insert_or_skip, utcnow
 from core.errors import DomainError, Forbidden, Unauthorized
 from core.jobs import actor
 from core.models.login import LoginCode, LoginThrottle
@@ -154,9 +152,8 @@ def _tenant_is(tenant_id: int | None):
 def throttles(session: Session, tenant_id: int | None, keys: list[tuple[str, str]]) -> dict[str, LoginThrottle]:
     """The rows of ``keys`` (``(kind, key)``), made if missing and locked for this transaction, by kind."""
     keys = sorted({(kind, key[:200]) for kind, key in keys})  # one order everywhere: no deadlock between two
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
-        insert(LoginThrottle)
+        insert_or_skip(LoginThrottle, session.get_bind().dialect.name)
         .values([{"tenant_id": tenant_id, "kind": kind, "key": key, "events": 0, "lockouts": 0} for kind, key in keys])
         .on_conflict_do_nothing()
     )
